@@ -1,0 +1,76 @@
+"""`routellm-py train ROUTER --data SOURCES --out DIR [router hyperparameters]`.
+
+Every constructor parameter of the router class with a plain default becomes a flag
+(`n_epochs` -> `--n-epochs`), so a new router needs no CLI code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import inspect
+import sys
+from typing import Any
+
+from routellm_py.cli.common import add_data_dir, add_models
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "train",
+        help="train a router on preference data and save a checkpoint",
+        description=__doc__,
+        add_help=False,
+    )
+    p.add_argument("router", help="registry name, e.g. mf, sw_ranking, bert")
+    p.add_argument("--data", required=False, help="comma-separated sources (see data/README.md)")
+    p.add_argument("--out", required=False, help="checkpoint directory to write")
+    p.add_argument("-h", "--help", action="store_true", help="show options, with the router's")
+    add_data_dir(p)
+    add_models(p)
+    p.set_defaults(func=run)
+
+
+def router_options(cls: type) -> argparse.ArgumentParser:
+    """A parser holding one flag per plain-typed constructor parameter of `cls`."""
+    p = argparse.ArgumentParser(prog=f"routellm-py train {cls.name}", add_help=False)
+    for name, param in inspect.signature(cls.__init__).parameters.items():
+        if name in ("self", "strong_model", "weak_model") or param.kind in (
+            param.VAR_POSITIONAL,
+            param.VAR_KEYWORD,
+        ):
+            continue
+        flag, default = "--" + name.replace("_", "-"), param.default
+        if isinstance(default, bool):
+            p.add_argument(flag, dest=name, default=default, action=argparse.BooleanOptionalAction)
+        elif isinstance(default, int | float | str) or default is None:
+            kind = type(default) if default is not None else str
+            p.add_argument(flag, dest=name, default=default, type=kind, help=f"(default {default})")
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    from routellm_py.data.sources import load_sources
+    from routellm_py.routers.base import get_router_class
+
+    cls = get_router_class(args.router)
+    opts = router_options(cls)
+    if args.help or not args.data or not args.out:
+        opts.print_help()
+        return 0 if args.help else 2
+    params: dict[str, Any] = vars(opts.parse_args(args.extra))
+    battles = load_sources(args.data, data_dir=args.data_dir)
+    print(battles.summary().to_string(), file=sys.stderr)
+    router = cls(strong_model=args.strong, weak_model=args.weak, **params)
+    router.fit(battles)
+    prompts = sorted(set(battles.frame["prompt"]))
+    router.provenance = {
+        "data": args.data,
+        "sources": battles.summary().reset_index().to_dict(orient="records"),
+        "n_battles": len(battles),
+        "train_prompts_sha256": hashlib.sha256("\x00".join(prompts).encode()).hexdigest(),
+        **router.provenance,
+    }
+    out = router.save(args.out)
+    print(f"saved {cls.name} router to {out}")
+    return 0

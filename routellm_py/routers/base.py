@@ -1,0 +1,286 @@
+"""The `Router` contract, the name registry and the checkpoint format.
+
+A router maps prompts to P(strong model beats weak model) (RouteLLM §3, the
+win-prediction model P_theta(win_strong | q)). A threshold alpha turns that into
+a decision: strong iff win_rate >= alpha.
+
+A checkpoint is a directory:
+    config.json   {"router", "format_version", "library_version", "params", "provenance", ...}
+    *.safetensors / *.npz   weights (never pickle)
+    README.md     model card
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, ClassVar, TypeVar
+
+import numpy as np
+
+from routellm_py.data.aliases import DEFAULT_STRONG, DEFAULT_WEAK, canonical_model
+
+FORMAT_VERSION = 1
+CONFIG_FILE = "config.json"
+CARD_FILE = "README.md"
+
+_REGISTRY: dict[str, type[Router]] = {}
+# Modules that define built-in routers; imported lazily so `import routellm_py` stays light.
+_BUILTIN_MODULES = {
+    "random": "routellm_py.routers.random",
+    "sw_ranking": "routellm_py.routers.sw_ranking",
+    "mf": "routellm_py.routers.mf",
+    "bert": "routellm_py.routers.bert",
+    "causal_llm": "routellm_py.routers.causal_llm",
+    "quality_gap": "routellm_py.routers.quality_gap",
+}
+
+R = TypeVar("R", bound="Router")
+
+
+class CheckpointError(ValueError):
+    """A checkpoint directory is missing, corrupt or written by another router."""
+
+
+def register(name: str) -> Callable[[type[R]], type[R]]:
+    """Class decorator: make a Router subclass available as `name`."""
+
+    def wrap(cls: type[R]) -> type[R]:
+        if name in _REGISTRY and _REGISTRY[name] is not cls:
+            raise ValueError(f"router name {name!r} is already registered to {_REGISTRY[name]}")
+        cls.name = name
+        _REGISTRY[name] = cls
+        return cls
+
+    return wrap
+
+
+def available_routers() -> list[str]:
+    """Every router name that `get_router_class` accepts."""
+    return sorted(set(_REGISTRY) | set(_BUILTIN_MODULES))
+
+
+def get_router_class(name: str) -> type[Router]:
+    """Look a router class up by registry name; unknown names list the valid ones."""
+    if name not in _REGISTRY and name in _BUILTIN_MODULES:
+        import importlib
+
+        importlib.import_module(_BUILTIN_MODULES[name])
+    if name not in _REGISTRY:
+        raise KeyError(f"unknown router {name!r}; valid routers: {', '.join(available_routers())}")
+    return _REGISTRY[name]
+
+
+def validate_prompts(prompts: Sequence[str]) -> list[str]:
+    """Check a batch of prompts at the boundary: a non-empty list of non-empty strings."""
+    if isinstance(prompts, str):
+        raise TypeError("prompts must be a list of strings, not one string; wrap it: [prompt]")
+    prompts = list(prompts)
+    if not prompts:
+        raise ValueError("prompts is empty; pass at least one prompt")
+    for i, p in enumerate(prompts):
+        if not isinstance(p, str):
+            raise TypeError(f"prompts[{i}] is {type(p).__name__}, expected str")
+        if not p.strip():
+            raise ValueError(f"prompts[{i}] is empty or whitespace; every prompt needs text")
+    return prompts
+
+
+def validate_threshold(threshold: float) -> float:
+    """A routing threshold is a probability in [0, 1]."""
+    t = float(threshold)
+    if not 0.0 <= t <= 1.0 or np.isnan(t):
+        raise ValueError(f"threshold must be in [0, 1], got {threshold!r}")
+    return t
+
+
+class Router(ABC):
+    """Base class: subclasses implement `_win_rate` and, if trainable, `fit` and the state I/O.
+
+    Constructor arguments are plain parameters (scikit-learn style) and are what
+    `config.json` stores under "params"; learned state goes to weight files.
+    """
+
+    name: ClassVar[str] = "base"
+    trainable: ClassVar[bool] = True
+
+    def __init__(self, strong_model: str = DEFAULT_STRONG, weak_model: str = DEFAULT_WEAK) -> None:
+        self.strong_model = canonical_model(strong_model)
+        self.weak_model = canonical_model(weak_model)
+        self.provenance: dict[str, Any] = {}
+        self.checkpoint_dir: Path | None = None
+
+    # ---- scoring -------------------------------------------------------------------------
+    @abstractmethod
+    def _win_rate(self, prompts: list[str]) -> np.ndarray:
+        """P(strong wins) for validated prompts, shape (len(prompts),)."""
+
+    def win_rate(self, prompts: Sequence[str]) -> np.ndarray:
+        """P(strong beats weak) for each prompt, batched; values in [0, 1]."""
+        prompts = validate_prompts(prompts)
+        out = np.asarray(self._win_rate(prompts), dtype=np.float64).reshape(-1)
+        if out.shape != (len(prompts),):
+            raise RuntimeError(f"{self.name}: got {out.shape} win rates for {len(prompts)}")
+        if not np.all(np.isfinite(out)) or out.min() < 0.0 or out.max() > 1.0:
+            raise RuntimeError(f"{self.name}: win rates outside [0, 1]")
+        return out
+
+    def route_batch(self, prompts: Sequence[str], threshold: float) -> list[str]:
+        """'strong' where win_rate >= threshold, else 'weak' (RouteLLM §3, R^alpha)."""
+        t = validate_threshold(threshold)
+        return ["strong" if w >= t else "weak" for w in self.win_rate(prompts)]
+
+    def route(self, prompt: str, threshold: float) -> str:
+        """Single-prompt wrapper of `route_batch`."""
+        return self.route_batch([prompt], threshold)[0]
+
+    def model_scores(self, prompts: Sequence[str], models: Sequence[str]) -> np.ndarray:
+        """Per-model scores, shape (n_prompts, n_models), for routers that have them (N-way)."""
+        raise NotImplementedError(
+            f"router {self.name!r} has no per-model scores; it only ranks "
+            f"{self.strong_model!r} against {self.weak_model!r}"
+        )
+
+    # ---- training ------------------------------------------------------------------------
+    def fit(self: R, battles: Any, **kwargs: Any) -> R:
+        """Learn from a `Battles` table; returns self."""
+        raise NotImplementedError(f"router {self.name!r} is not trainable")
+
+    # ---- parameters ----------------------------------------------------------------------
+    def get_params(self) -> dict[str, Any]:
+        """Constructor parameters by name (scikit-learn's contract), JSON-serialisable."""
+        sig = inspect.signature(type(self).__init__)
+        return {
+            k: getattr(self, k)
+            for k, p in sig.parameters.items()
+            if k != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+        }
+
+    # ---- checkpoints ---------------------------------------------------------------------
+    def _save_state(self, directory: Path) -> None:
+        """Write learned state (safetensors/npz) into `directory`. Stateless routers skip."""
+
+    def _load_state(self, directory: Path) -> None:
+        """Read learned state written by `_save_state`."""
+
+    def model_card(self) -> str:
+        """Markdown for the checkpoint's README.md; subclasses may extend it."""
+        prov = json.dumps(self.provenance, indent=2, default=str)
+        return (
+            f"# {self.name} router\n\nStrong model: `{self.strong_model}`  \n"
+            f"Weak model: `{self.weak_model}`\n\n## Parameters\n```json\n"
+            f"{json.dumps(self.get_params(), indent=2, default=str)}\n```\n\n"
+            f"## Training data provenance\n```json\n{prov}\n```\n"
+        )
+
+    def save(self, directory: str | Path, card: str | None = None) -> Path:
+        """Write config.json, weights and a model card; the write is atomic per file."""
+        from routellm_py import __version__
+
+        d = Path(directory)
+        d.mkdir(parents=True, exist_ok=True)
+        self._save_state(d)
+        config = {
+            "router": self.name,
+            "format_version": FORMAT_VERSION,
+            "library_version": __version__,
+            "params": self.get_params(),
+            "provenance": self.provenance,
+        }
+        _atomic_write(d / CONFIG_FILE, json.dumps(config, indent=2, default=str) + "\n")
+        _atomic_write(d / CARD_FILE, card if card is not None else self.model_card())
+        self.checkpoint_dir = d
+        return d
+
+    @classmethod
+    def load(cls: type[R], directory: str | Path) -> R:
+        """Rebuild a router saved by `save`; the config must name this router class."""
+        d = Path(directory)
+        config = read_config(d)
+        if cls is not Router and config["router"] != cls.name:
+            raise CheckpointError(
+                f"{d} holds a {config['router']!r} router, not {cls.name!r}; "
+                "use routellm_py.load_router to load any router"
+            )
+        router_cls = get_router_class(config["router"]) if cls is Router else cls
+        try:
+            router = router_cls(**config["params"])
+        except TypeError as e:
+            raise CheckpointError(f"{d / CONFIG_FILE}: params do not fit {router_cls}: {e}") from e
+        router.provenance = config.get("provenance", {})
+        try:
+            router._load_state(d)
+        except (OSError, KeyError, ValueError) as e:
+            raise CheckpointError(f"{d}: weights are missing or corrupt: {e}") from e
+        router.checkpoint_dir = d
+        return router  # type: ignore[return-value]
+
+    def fingerprint(self) -> str:
+        """A stable id of this router's config and weights, for score caches."""
+        h = hashlib.sha256(self.name.encode())
+        h.update(json.dumps(self.get_params(), sort_keys=True, default=str).encode())
+        if self.checkpoint_dir is not None:
+            for f in sorted(self.checkpoint_dir.iterdir()):
+                if f.suffix in {".safetensors", ".npz", ".json"}:
+                    h.update(f.name.encode())
+                    h.update(f.read_bytes())
+        return h.hexdigest()[:16]
+
+
+def read_config(directory: Path) -> dict[str, Any]:
+    """Read and check a checkpoint's config.json."""
+    path = directory / CONFIG_FILE
+    if not directory.is_dir():
+        raise CheckpointError(f"checkpoint directory {directory} does not exist")
+    if not path.is_file():
+        raise CheckpointError(f"{directory} is not a router checkpoint: no {CONFIG_FILE}")
+    try:
+        config = json.loads(path.read_text())
+    except json.JSONDecodeError as e:
+        raise CheckpointError(f"{path} is not valid JSON: {e}") from e
+    missing = {"router", "format_version", "params"} - set(config)
+    if missing:
+        raise CheckpointError(f"{path} lacks keys {sorted(missing)}")
+    if config["format_version"] > FORMAT_VERSION:
+        raise CheckpointError(
+            f"{path} has format_version {config['format_version']}; this routellm-py reads "
+            f"up to {FORMAT_VERSION}. Upgrade routellm-py."
+        )
+    return config
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
+
+
+def default_checkpoint_root() -> Path:
+    """`$ROUTELLM_PY_ROUTERS`, else the repository's top-level `routers/` directory."""
+    import os
+
+    env = os.environ.get("ROUTELLM_PY_ROUTERS")
+    return Path(env) if env else Path(__file__).resolve().parents[2] / "routers"
+
+
+def load_router(path_or_name: str | Path, **params: Any) -> Router:
+    """The one loader: a checkpoint path, a checkpoint name under `routers/`, or a
+    registry name of an untrained router (e.g. "random"), built with `params`."""
+    p = Path(path_or_name)
+    if p.is_dir() or isinstance(path_or_name, Path) or "/" in str(path_or_name):
+        return Router.load(p)
+    name = str(path_or_name)
+    ckpt = default_checkpoint_root() / name
+    if (ckpt / CONFIG_FILE).is_file():
+        return Router.load(ckpt)
+    cls = get_router_class(name)
+    if cls.trainable:
+        raise CheckpointError(
+            f"router {name!r} needs a trained checkpoint, and none is at {ckpt}. "
+            f"Train one: routellm-py train {name} --out {ckpt}, or pass a checkpoint path"
+        )
+    return cls(**params)

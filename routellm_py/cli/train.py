@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
         opts.print_help()
         return 0 if args.help else 2
     params: dict[str, Any] = vars(opts.parse_args(args.extra))
-    battles = load_sources(args.data, data_dir=args.data_dir)
+    battles = load_sources(args.data, data_dir=args.data_dir, strong=args.strong, weak=args.weak)
     print(battles.summary().to_string(), file=sys.stderr)
     router = cls(strong_model=args.strong, weak_model=args.weak, **params)
     router.fit(battles)

@@ -33,6 +33,7 @@ _ALIASES: dict[str, str] = {
     "claude-v2": "claude-2",
     "claude2": "claude-2",
     "text_davinci_003": "text-davinci-003",
+    "text_davinci_001": "text-davinci-001",
 }
 
 

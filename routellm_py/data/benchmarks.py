@@ -7,13 +7,13 @@ judge grade 1-10 averaged over MT-Bench's two turns).
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from routellm_py.data.adapters.common import read_jsonl
 from routellm_py.data.aliases import canonical_model
 from routellm_py.data.battles import Battles
 from routellm_py.data.paths import DataDirError, require_file, resolve_data_dir
@@ -137,8 +137,14 @@ def load_gsm8k(data_dir: Path) -> Benchmark:
 def load_mt_bench(data_dir: Path) -> Benchmark:
     """MT-Bench: route on the first turn, score = mean GPT-4 grade over both turns (RouteLLM)."""
     root = data_dir / "benchmarks/mt_bench"
-    questions = _read_jsonl(require_file(root / "question.jsonl", "MT-Bench questions"))
-    grades = _read_jsonl(require_file(root / "judgements.jsonl", "MT-Bench judgements"))
+    questions = read_jsonl(
+        require_file(root / "question.jsonl", "MT-Bench questions"),
+        ("question_id", "category", "turns"),
+    )
+    grades = read_jsonl(
+        require_file(root / "judgements.jsonl", "MT-Bench judgements"),
+        ("question_id", "model", "score", "turn"),
+    )
     g = pd.DataFrame(grades)
     g["question_id"] = g["question_id"].astype(str)
     g["model"] = g["model"].map(canonical_model)
@@ -168,16 +174,4 @@ def load_contaminated(name: str, data_dir: str | Path | None = None) -> set[str]
         resolve_data_dir(data_dir) / f"benchmarks/{folder}/contaminated_prompts.jsonl",
         f"{name} contamination list",
     )
-    return {r["eval_prompt"] for r in _read_jsonl(path)}
-
-
-def _read_jsonl(path: Path) -> list[dict]:
-    rows = []
-    with path.open() as fh:
-        for i, line in enumerate(fh, 1):
-            if line.strip():
-                try:
-                    rows.append(json.loads(line))
-                except json.JSONDecodeError as e:
-                    raise DataDirError(f"{path}:{i} is not valid JSON: {e}") from e
-    return rows
+    return {r["eval_prompt"] for r in read_jsonl(path, ("eval_prompt",))}

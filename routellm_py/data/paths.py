@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 ENV_VAR = "ROUTELLM_PY_DATA"
-# A few files whose presence marks a usable data directory (full list: data/manifest.json).
+# Files whose presence marks a usable data directory (all: routellm_py/data/manifest.json).
 MARKERS = (
     "benchmarks/mmlu/responses",
     "benchmarks/gsm8k/gsm8k_responses.csv",
@@ -31,10 +31,11 @@ def resolve_data_dir(data_dir: str | os.PathLike[str] | None = None) -> Path:
     if missing:
         raise DataDirError(
             f"data directory {path.resolve()} (from {origin}) is missing {missing}. "
-            f"Point --data-dir or ${ENV_VAR} at a folder laid out as data/manifest.json "
-            "describes (benchmarks/, preferences/, gold/). The files come from the public "
-            "sources listed there (RouteLLM, arena-hard-auto, AlpacaEval, RouterDC); "
-            "check a folder with `routellm-py data verify --data-dir PATH`."
+            f"Point --data-dir or ${ENV_VAR} at a folder laid out as "
+            "routellm_py/data/manifest.json describes (benchmarks/, preferences/, gold/). "
+            "The files come from the public sources listed there (RouteLLM, "
+            "arena-hard-auto, AlpacaEval, RouterDC); check a folder with "
+            "`routellm-py data verify --data-dir PATH`."
         )
     return path
 
@@ -42,5 +43,7 @@ def resolve_data_dir(data_dir: str | os.PathLike[str] | None = None) -> Path:
 def require_file(path: Path, what: str) -> Path:
     """`path` itself, or a DataDirError that says which dataset file is absent."""
     if not path.exists():
-        raise DataDirError(f"{what}: expected file {path} is missing; see data/manifest.json")
+        raise DataDirError(
+            f"{what}: expected file {path} is missing; see routellm_py/data/manifest.json"
+        )
     return path

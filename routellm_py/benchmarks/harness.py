@@ -1,0 +1,305 @@
+"""The benchmark harness: every router on the same prompts, exact curves, one table each.
+
+Routers are resolved only through `load_router` and scored only through `win_rate`
+(cached, see `scores`), so any registered router plugs in without harness changes.
+
+Evaluation set per benchmark, in this order (counts of each drop are reported):
+1. `gold`: the D_gold prompts held apart for training (`Benchmark.split_gold`; MMLU: 1,500).
+2. `routellm_list`: RouteLLM's contamination lists (`load_contaminated`).
+3. `train_cosine`: prompts with cosine >= 0.95 to the training prompts of ANY trained router
+   in the run (re-loaded from `router.provenance["data"]`); the union keeps all rows on
+   the same prompts.
+4. `limit`: with `limit=N`, a seeded sample of N of the remaining prompts (quick runs).
+Steps 2-3 are skipped with `decontaminate=False`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from routellm_py import metrics as M
+from routellm_py.benchmarks.scores import default_cache_dir, score_prompts
+from routellm_py.data.aliases import DEFAULT_STRONG, DEFAULT_WEAK, canonical_model
+from routellm_py.data.benchmarks import BENCHMARKS, Benchmark, load_benchmark, load_contaminated
+from routellm_py.routers.base import Router, load_router
+
+DEFAULT_OUT = Path("benchmarks/results")
+PGR_TARGETS = (0.5, 0.8)
+COSINE_THRESHOLD = 0.95
+ORACLE, RANDOM = "oracle", "random (expected)"
+META_FIELDS = (
+    "name", "strong_model", "weak_model", "n_total", "n_evaluated", "dropped",
+    "cosine_by_router", "strong_mean", "weak_mean", "input_tokens", "output_tokens", "notes",
+)  # fmt: skip
+
+
+@dataclass
+class BenchmarkResult:
+    """One benchmark's evaluation: the prompts kept, every curve and the summary table."""
+
+    name: str
+    strong_model: str
+    weak_model: str
+    n_total: int
+    n_evaluated: int
+    dropped: dict[str, int]
+    cosine_by_router: dict[str, int]
+    strong_mean: float
+    weak_mean: float
+    input_tokens: float
+    output_tokens: float
+    curves: dict[str, M.Curve]
+    table: pd.DataFrame
+    prompts: list[str]
+    notes: list[str] = field(default_factory=list)
+
+
+def resolve_routers(routers: Sequence[str | Router]) -> dict[str, Router]:
+    """Label -> Router; strings go through `load_router` (names or checkpoint paths)."""
+    out: dict[str, Router] = {}
+    for r in routers:
+        router = r if isinstance(r, Router) else load_router(r)
+        label = r.name if isinstance(r, Router) else str(r)
+        if label in out or label in (ORACLE, RANDOM):
+            raise ValueError(f"router {label!r} is listed twice; give each router once")
+        out[label] = router
+    if not out:
+        raise ValueError("no routers given; e.g. routers=['random']")
+    return out
+
+
+def training_prompts(router: Router, data_dir: str | Path | None) -> list[str]:
+    """The prompts a trained router saw, re-loaded from `provenance["data"]` (none if absent)."""
+    spec = router.provenance.get("data")
+    if not spec:
+        return []
+    from routellm_py.data.sources import load_sources
+
+    battles = load_sources(
+        spec, data_dir=data_dir, strong=router.strong_model, weak=router.weak_model
+    )
+    return sorted(set(battles.frame["prompt"]))
+
+
+def _cosine_drops(
+    prompts: list[str],
+    routers: dict[str, Router],
+    data_dir: str | Path | None,
+    encoder_spec: str | None,
+) -> tuple[np.ndarray, dict[str, int]]:
+    """Drop mask (union over routers) and per-router counts of near-duplicate prompts."""
+    drop = np.zeros(len(prompts), dtype=bool)
+    per_router: dict[str, int] = {}
+    encoder = None
+    for label, router in routers.items():
+        train = training_prompts(router, data_dir)
+        if not train:
+            continue
+        from routellm_py.data.decontaminate import decontaminate
+        from routellm_py.embeddings import get_encoder
+
+        encoder = encoder or get_encoder(encoder_spec)
+        keep, n = decontaminate(prompts, train, encoder, threshold=COSINE_THRESHOLD)
+        per_router[label] = int(n)
+        drop |= ~np.asarray(keep, dtype=bool)
+    return drop, per_router
+
+
+def evaluation_set(
+    name: str,
+    routers: dict[str, Router],
+    data_dir: str | Path | None = None,
+    decontaminate: bool = True,
+    limit: int | None = None,
+    encoder_spec: str | None = None,
+) -> tuple[Benchmark, int, dict[str, int], dict[str, int]]:
+    """(prompts to evaluate, total before drops, drops by reason, cosine drops by router)."""
+    full = load_benchmark(name, data_dir)
+    bench, gold = full.split_gold()
+    dropped = {"gold": len(gold)}
+    per_router: dict[str, int] = {}
+    if decontaminate:
+        listed = load_contaminated(name, data_dir)
+        mask = ~bench.frame["prompt"].isin(listed).to_numpy()
+        dropped["routellm_list"] = int((~mask).sum())
+        bench = bench.subset(mask)
+        drop, per_router = _cosine_drops(bench.prompts, routers, data_dir, encoder_spec)
+        dropped["train_cosine"] = int(drop.sum())
+        bench = bench.subset(~drop)
+    if limit is not None and limit < len(bench):
+        if limit < 2:
+            raise ValueError(f"limit must be >= 2 prompts, got {limit}")
+        keep = np.zeros(len(bench), dtype=bool)
+        keep[np.random.default_rng(0).choice(len(bench), limit, replace=False)] = True
+        dropped["limit"] = len(bench) - limit
+        bench = bench.subset(keep)
+    return bench, len(full), dropped, per_router
+
+
+def _cost(f: float, strong: str, weak: str, tokens: tuple[float, float], notes: list[str]) -> float:
+    """$ per 1k queries at strong fraction f, NaN (with a note) if a price is unknown."""
+    if np.isnan(f):
+        return float("nan")
+    try:
+        return M.cost_per_1k(f, strong, weak, *tokens)
+    except KeyError as e:
+        note = f"no cost: {e.args[0]}"
+        if note not in notes:
+            notes.append(note)
+        return float("nan")
+
+
+def _row(label: str, kind: str, curve: M.Curve, models: tuple[str, str], tokens, notes) -> dict:
+    row: dict[str, Any] = {"router": label, "kind": kind, "APGR": M.apgr(curve)}
+    for p in PGR_TARGETS:
+        row[f"CPT({p:.0%})"] = M.cpt(curve, p)
+    row[f"$/1k @CPT({PGR_TARGETS[0]:.0%})"] = _cost(
+        row[f"CPT({PGR_TARGETS[0]:.0%})"], *models, tokens, notes
+    )
+    return row
+
+
+def evaluate(
+    bench: Benchmark,
+    routers: dict[str, Router],
+    strong: str = DEFAULT_STRONG,
+    weak: str = DEFAULT_WEAK,
+    cache_dir: str | Path | None = None,
+    batch_size: int = 256,
+    output_tokens: float = M.DEFAULT_OUTPUT_TOKENS,
+    progress: bool = True,
+) -> tuple[dict[str, M.Curve], pd.DataFrame, list[str], float]:
+    """Curves and the table (routers, then oracle and random) on the prompts of `bench`."""
+    s, w = bench.scores(strong), bench.scores(weak)
+    tokens = (M.estimate_input_tokens(bench.prompts), float(output_tokens))
+    notes: list[str] = []
+    curves: dict[str, M.Curve] = {}
+    rows = []
+    for label, router in routers.items():
+        if (router.strong_model, router.weak_model) != (
+            canonical_model(strong),
+            canonical_model(weak),
+        ):
+            notes.append(
+                f"{label} was built for {router.strong_model} vs {router.weak_model}, "
+                f"evaluated here on {strong} vs {weak}"
+            )
+        rates = score_prompts(router, bench.prompts, cache_dir, batch_size, progress)
+        curves[label] = M.routed_curve(rates, s, w)
+        rows.append(_row(label, "router", curves[label], (strong, weak), tokens, notes))
+    curves[ORACLE], curves[RANDOM] = M.oracle_curve(s, w), M.random_curve(s, w)
+    for label in (ORACLE, RANDOM):
+        rows.append(_row(label, "baseline", curves[label], (strong, weak), tokens, notes))
+    return curves, pd.DataFrame(rows), notes, tokens[0]
+
+
+def run_benchmark(
+    routers: Sequence[str | Router] | Mapping[str, Router],
+    benchmarks: Sequence[str] = BENCHMARKS,
+    data_dir: str | Path | None = None,
+    strong: str = DEFAULT_STRONG,
+    weak: str = DEFAULT_WEAK,
+    out: str | Path | None = DEFAULT_OUT,
+    decontaminate: bool = True,
+    limit: int | None = None,
+    cache_dir: str | Path | None = None,
+    batch_size: int = 256,
+    output_tokens: float = M.DEFAULT_OUTPUT_TOKENS,
+    encoder_spec: str | None = None,
+    progress: bool = True,
+) -> dict[str, BenchmarkResult]:
+    """Evaluate `routers` (names/paths/Routers, or a label -> Router mapping) on `benchmarks`;
+    print nothing, write CSV/JSON/PNG under `out` (skipped if `out` is None). Scores are
+    cached under `cache_dir` (default: `scores.default_cache_dir(out)`)."""
+    unknown = [b for b in benchmarks if b not in BENCHMARKS]
+    if unknown:
+        raise KeyError(f"unknown benchmarks {unknown}; valid: {', '.join(BENCHMARKS)}")
+    resolved = dict(routers) if isinstance(routers, Mapping) else resolve_routers(routers)
+    cache = cache_dir if cache_dir is not None else default_cache_dir(out)
+    results = {}
+    for name in benchmarks:
+        bench, n_total, dropped, per_router = evaluation_set(
+            name, resolved, data_dir, decontaminate, limit, encoder_spec
+        )
+        curves, table, notes, in_tokens = evaluate(
+            bench, resolved, strong, weak, cache, batch_size, output_tokens, progress
+        )
+        results[name] = BenchmarkResult(
+            name=name,
+            strong_model=canonical_model(strong),
+            weak_model=canonical_model(weak),
+            n_total=n_total,
+            n_evaluated=len(bench),
+            dropped=dropped,
+            cosine_by_router=per_router,
+            strong_mean=curves[RANDOM].strong,
+            weak_mean=curves[RANDOM].weak,
+            input_tokens=in_tokens,
+            output_tokens=float(output_tokens),
+            curves=curves,
+            table=table,
+            prompts=bench.prompts,
+            notes=notes,
+        )
+        if out is not None:
+            write_result(results[name], Path(out))
+    return results
+
+
+def format_result(r: BenchmarkResult) -> str:
+    """The printed table: header lines with prompt counts and means, then one row each."""
+    drops = ", ".join(f"{k} {v}" for k, v in r.dropped.items())
+    by_router = "".join(f"; {k}: {v}" for k, v in r.cosine_by_router.items())
+    head = [
+        f"== {r.name}: {r.n_evaluated} prompts evaluated of {r.n_total} "
+        f"(dropped: {drops}{by_router})",
+        f"   strong {r.strong_model} mean {r.strong_mean:.4f} | weak {r.weak_model} mean "
+        f"{r.weak_mean:.4f}",
+        f"   cost assumes {r.input_tokens:.0f} input tokens (chars/4) and {r.output_tokens:.0f} "
+        "output tokens per query; litellm offline prices",
+    ]
+    t = r.table.drop(columns="kind").copy()
+    for c in t.columns:
+        if c.startswith("CPT"):
+            t[c] = t[c].map(lambda v: "never" if np.isnan(v) else f"{v:.1%}")
+        elif c.startswith("$"):
+            t[c] = t[c].map(lambda v: "n/a" if np.isnan(v) else f"{v:.3f}")
+    t["APGR"] = t["APGR"].map(lambda v: f"{v:.4f}")
+    notes = [f"   note: {n}" for n in r.notes]
+    return "\n".join(head + [t.to_string(index=False)] + notes)
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+
+
+def write_result(r: BenchmarkResult, out: Path) -> list[Path]:
+    """`<out>/<name>.csv` (the table), `.json` (table, counts, curves on a 1% grid), `.png`."""
+    from routellm_py.benchmarks.plots import plot_curves
+
+    out.mkdir(parents=True, exist_ok=True)
+    grid = np.linspace(0, 1, 101)
+    meta: dict[str, Any] = {k: getattr(r, k) for k in META_FIELDS}
+    meta["rows"] = json.loads(r.table.to_json(orient="records"))
+    meta["curves"] = {"strong_fraction": grid.tolist()}
+    meta["curves"].update({k: c.at(grid).tolist() for k, c in r.curves.items()})
+    paths = [out / f"{r.name}.csv", out / f"{r.name}.json", out / f"{r.name}.png"]
+    atomic_write_bytes(paths[0], r.table.to_csv(index=False).encode())
+    atomic_write_bytes(paths[1], (json.dumps(meta, indent=1) + "\n").encode())
+    atomic_write_bytes(paths[2], plot_curves(r.curves, f"{r.name} ({r.n_evaluated} prompts)"))
+    return paths
+
+
+def print_results(results: dict[str, BenchmarkResult], file=None) -> None:
+    for r in results.values():
+        print(format_result(r) + "\n", file=file)

@@ -1,0 +1,178 @@
+"""Named training sources and the `--data` spec: `name[:PATH][@WEIGHT],...` -> one Battles table.
+
+Examples: `arena-bench-v1,alpaca-eval@0.5`, `routerbench,mmlu-gold@2`, `csv:my_prefs.csv`,
+`arena-55k:train.csv,clean-battle:clean_battle_conv_20240814.json`.
+`@WEIGHT` multiplies that source's row weights (> 0). A path may not contain a comma, and a
+trailing `@NUMBER` is always read as a weight. Adding a source is one `register_source` call.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from routellm_py.data.adapters import (
+    Report,
+    alpaca_eval_prompts,
+    arena_bench_questions,
+    load_alpaca_eval,
+    load_arena_55k,
+    load_arena_bench,
+    load_arena_conversations,
+    load_routerbench,
+    load_table,
+    routerbench_table,
+)
+from routellm_py.data.aliases import DEFAULT_STRONG, DEFAULT_WEAK
+from routellm_py.data.battles import Battles
+from routellm_py.data.benchmarks import load_benchmark
+
+
+@dataclass(frozen=True)
+class SourceContext:
+    """What a source loader may use: the data dir, the strong/weak pair, its PATH, a report."""
+
+    data_dir: str | Path | None
+    strong: str
+    weak: str
+    path: str | None
+    label: str
+    report: Report | None
+
+
+@dataclass(frozen=True)
+class Source:
+    load: Callable[[SourceContext], Battles]
+    takes_path: bool
+    help: str
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    name: str
+    path: str | None = None
+    weight: float = 1.0
+
+
+def _mmlu_gold(c: SourceContext) -> Battles:
+    gold = load_benchmark("mmlu", c.data_dir).split_gold()[1]
+    return gold.battles(c.strong, c.weak, source=c.label)
+
+
+SOURCES: dict[str, Source] = {}
+
+
+def register_source(
+    name: str, load: Callable[[SourceContext], Battles], *, takes_path: bool, help: str
+) -> None:
+    """Make `name` usable in specs; `load(ctx)` returns the source's Battles."""
+    if name in SOURCES:
+        raise ValueError(f"source {name!r} is already registered")
+    SOURCES[name] = Source(load, takes_path, help)
+
+
+_BUNDLED = [
+    ("arena-bench-v1", load_arena_bench, "GPT-4 grades of 14 models on 300 Arena prompts"),
+    ("alpaca-eval", load_alpaca_eval, "108k AlpacaEval judgments (CC BY-NC 4.0: research only)"),
+    ("routerbench", load_routerbench, "0/1 correctness of 11 models on ARC, MBPP, Winogrande"),
+]
+_FILES = [
+    ("arena-55k", load_arena_55k, "lmsys arena-human-preference-55k CSV (or hf:ID)"),
+    ("arena-33k", load_arena_conversations, "chatbot_arena_conversations .json/.jsonl/.parquet"),
+    ("clean-battle", load_arena_conversations, "FastChat clean_battle_conv_*.json"),
+    ("csv", load_table, "your csv: prompt, model_a, model_b + outcome/winner/p_a_wins"),
+    ("jsonl", load_table, "your jsonl: prompt, model_a, model_b + outcome/winner/p_a_wins"),
+]
+for _name, _loader, _help in _BUNDLED:
+    register_source(
+        _name, lambda c, f=_loader: f(c.data_dir, report=c.report), takes_path=False, help=_help
+    )
+register_source(
+    "mmlu-gold",
+    _mmlu_gold,
+    takes_path=False,
+    help="the held-apart MMLU D_gold split (1,500 prompts) as strong-vs-weak gold battles",
+)
+for _name, _loader, _help in _FILES:
+    register_source(
+        _name,
+        lambda c, f=_loader: f(c.path, source=c.label, report=c.report),
+        takes_path=True,
+        help=_help,
+    )
+
+
+def parse_spec(spec: str) -> list[SourceSpec]:
+    """`name[:PATH][@WEIGHT],...` -> SourceSpecs, checked against the registry."""
+    if not isinstance(spec, str) or not spec.strip():
+        raise ValueError(f"empty data spec; valid sources: {valid_sources()}")
+    out: list[SourceSpec] = []
+    for item in (s.strip() for s in spec.split(",")):
+        if not item:
+            raise ValueError(f"empty item in data spec {spec!r}")
+        weight = 1.0
+        head, _, tail = item.rpartition("@")
+        if head and _is_number(tail):
+            item, weight = head, float(tail)
+            if not (math.isfinite(weight) and weight > 0):
+                raise ValueError(f"{item}@{tail}: weight must be a finite number > 0")
+        name, _, path = item.partition(":")
+        if name not in SOURCES:
+            raise ValueError(f"unknown data source {name!r}; valid: {valid_sources()}")
+        if SOURCES[name].takes_path and not path:
+            raise ValueError(f"source {name!r} needs a file: write {name}:PATH")
+        if not SOURCES[name].takes_path and path:
+            raise ValueError(f"source {name!r} is bundled and takes no path (got {path!r})")
+        out.append(SourceSpec(name, path or None, weight))
+    keys = [(s.name, s.path) for s in out]
+    if len(set(keys)) != len(keys):
+        raise ValueError(f"data spec {spec!r} names a source twice; use @WEIGHT to up-weight it")
+    return out
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def valid_sources() -> str:
+    return ", ".join(f"{n}:PATH" if s.takes_path else n for n, s in SOURCES.items())
+
+
+def load_sources(
+    spec: str,
+    data_dir: str | Path | None = None,
+    strong: str = DEFAULT_STRONG,
+    weak: str = DEFAULT_WEAK,
+    report: Report | None = None,
+) -> Battles:
+    """All sources of `spec` as one Battles table, each source's weights scaled by its @WEIGHT.
+
+    Path sources are labelled `name:FILENAME` in the `source` column. Rows left out by the
+    adapters are logged and, if `report` is given, counted there per source.
+    """
+    parts = []
+    for s in parse_spec(spec):
+        label = f"{s.name}:{Path(s.path).name}" if s.path else s.name
+        ctx = SourceContext(data_dir, strong, weak, s.path, label, report)
+        battles = SOURCES[s.name].load(ctx)
+        if s.weight != 1.0:
+            battles = Battles(battles.frame.assign(weight=battles.frame["weight"] * s.weight))
+        parts.append(battles)
+    return Battles.concat(parts)
+
+
+def bundled_prompts(data_dir: str | Path | None = None) -> list[str]:
+    """Every bundled training prompt (arena-bench-v1, alpaca-eval, routerbench), deduplicated
+    in first-seen order: the default calibration set."""
+    texts = [
+        *arena_bench_questions(data_dir).values(),
+        *alpaca_eval_prompts(data_dir).values(),
+        *routerbench_table(data_dir)["prompt"],
+    ]
+    return list(dict.fromkeys(t for t in texts if t.strip()))

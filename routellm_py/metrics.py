@@ -1,0 +1,295 @@
+"""Router evaluation metrics: exact cost-quality curves, PGR/APGR/CPT (RouteLLM §5.1),
+Hybrid-LLM quality drop and quality-gap difference (Ding et al. 2024 §4), and $ cost.
+
+Pure functions on arrays; nothing here knows about routers.
+
+The routed curve
+----------------
+A router gives each prompt a win rate w_i (P(strong beats weak)); a threshold t sends
+every prompt with w_i >= t to the strong model. Sweeping t over the k distinct win
+rates u_1 > ... > u_k gives k + 1 exact operating points (x_j, y_j): x_j = fraction of
+prompts with w >= u_j routed strong, y_j = mean score. Tied win rates move together.
+
+Between two consecutive points the curve is the straight line joining them: that line is
+the *expected* performance of routing the next tie group's prompts to strong with
+probability q (randomised tie-breaking), so every strong fraction in [0, 1] is achievable
+and the piecewise-linear curve is exact, not an approximation. It need not be monotone.
+
+PGR(x) = (y(x) - weak) / (strong - weak) with weak = y at x = 0 (all weak) and strong =
+y at x = 1 (all strong). PGR is undefined when strong == weak: `pgr` raises ValueError.
+APGR = integral_0^1 PGR(x) dx (trapezoids on the exact piecewise-linear curve).
+CPT(p) = min{x : PGR(x) >= p}, found by scanning segments in order (correct for
+non-monotone curves); NaN when the curve never reaches p.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+# Output tokens per query assumed by cost estimates when no better number is given.
+DEFAULT_OUTPUT_TOKENS = 256
+CHARS_PER_TOKEN = 4.0
+# Canonical model name -> a key of litellm's price map (explicit; no fuzzy matching).
+# Mixtral: Together AI's hosted price (the provider RouteLLM's examples use for Mixtral).
+LITELLM_PRICE_NAMES: dict[str, str] = {
+    "mistralai/Mixtral-8x7B-Instruct-v0.1": "together_ai/mistralai/Mixtral-8x7B-Instruct-v0.1",
+    "mistralai/Mistral-7B-Instruct-v0.1": "together_ai/mistralai/Mistral-7B-Instruct-v0.1",
+}
+
+
+@dataclass(frozen=True)
+class Curve:
+    """A cost-quality curve: `x` strong-call fraction (strictly increasing, 0 .. 1),
+    `y` mean performance there; `thresholds[j]` (routed curves only) routes exactly the
+    prompts counted in x[j] strong: +inf at x = 0, -inf at x = 1, midpoints between
+    adjacent distinct win rates otherwise."""
+
+    x: np.ndarray
+    y: np.ndarray
+    thresholds: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        x, y = np.asarray(self.x, dtype=np.float64), np.asarray(self.y, dtype=np.float64)
+        if x.ndim != 1 or x.shape != y.shape or len(x) < 2:
+            raise ValueError(
+                f"curve needs 1-D x and y of equal length >= 2, got {x.shape}, {y.shape}"
+            )
+        if x[0] != 0.0 or x[-1] != 1.0 or np.any(np.diff(x) <= 0):
+            raise ValueError("curve x must increase strictly from 0 to 1")
+        object.__setattr__(self, "x", x)
+        object.__setattr__(self, "y", y)
+
+    @property
+    def weak(self) -> float:
+        """Performance with every call on the weak model."""
+        return float(self.y[0])
+
+    @property
+    def strong(self) -> float:
+        """Performance with every call on the strong model."""
+        return float(self.y[-1])
+
+    def at(self, strong_fraction: float | np.ndarray) -> np.ndarray | float:
+        """Performance at any strong fraction in [0, 1] (linear between exact points)."""
+        f = np.asarray(strong_fraction, dtype=np.float64)
+        if np.any((f < 0) | (f > 1)) or np.any(np.isnan(f)):
+            raise ValueError(f"strong fraction must be in [0, 1], got {strong_fraction!r}")
+        out = np.interp(f, self.x, self.y)  # x is increasing, so interpolating y(x) is exact
+        return float(out) if out.ndim == 0 else out
+
+
+def _scores(win_rates: Sequence[float], *arrays: Sequence[float]) -> list[np.ndarray]:
+    """Validate equal-length, finite, non-empty 1-D arrays."""
+    out = [np.asarray(a, dtype=np.float64) for a in (win_rates, *arrays)]
+    n = len(out[0])
+    for i, a in enumerate(out):
+        if a.ndim != 1 or len(a) != n:
+            raise ValueError(f"argument {i} has shape {a.shape}; expected ({n},) like argument 0")
+        if not np.all(np.isfinite(a)):
+            raise ValueError(f"argument {i} holds NaN or inf; scores and win rates must be finite")
+    if n == 0:
+        raise ValueError("no prompts: metrics need at least one score")
+    return out
+
+
+def _groups(win_rates: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(order, ends, values): `order` sorts win rates descending (stable); tie group j
+    covers order[ends[j-1]:ends[j]] and has win rate values[j]."""
+    order = np.argsort(-win_rates, kind="stable")
+    w = win_rates[order]
+    ends = np.append(np.flatnonzero(np.diff(w) != 0) + 1, len(w))
+    return order, ends, w[ends - 1]
+
+
+def routing_points(win_rates: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+    """(thresholds, strong_fractions) of the k + 1 distinct routings of these prompts:
+    `w >= thresholds[j]` sends exactly `strong_fractions[j]` of them strong. Thresholds are
+    +inf (none), midpoints between adjacent distinct win rates, and -inf (all)."""
+    (w,) = _scores(win_rates)
+    _, ends, values = _groups(w)
+    # Strictly between adjacent distinct values; if the midpoint rounds onto the lower
+    # value (adjacent floats) use the upper value itself.
+    mids = (values[:-1] + values[1:]) / 2
+    mids = np.where(mids > values[1:], mids, values[:-1])
+    return np.concatenate([[np.inf], mids, [-np.inf]]), np.concatenate([[0.0], ends / len(w)])
+
+
+def routed_curve(
+    win_rates: Sequence[float], strong_scores: Sequence[float], weak_scores: Sequence[float]
+) -> Curve:
+    """The exact curve of threshold routing: one point per distinct win rate (see module doc).
+
+    y_j = mean(weak) + sum of (strong - weak) over prompts with w >= u_j, divided by n.
+    """
+    w, s, k = _scores(win_rates, strong_scores, weak_scores)
+    order, ends, _ = _groups(w)
+    cum_gain = np.cumsum((s - k)[order])
+    thresholds, x = routing_points(w)
+    y = k.mean() + np.concatenate([[0.0], cum_gain[ends - 1] / len(w)])
+    return Curve(x, y, thresholds)
+
+
+def oracle_curve(strong_scores: Sequence[float], weak_scores: Sequence[float]) -> Curve:
+    """The best achievable curve: prompts go strong in order of gain = strong - weak,
+    largest first (positive gains, then zero, then negative); equal gains move together.
+    It is the routed curve of the 'router' whose win rate is the gain itself."""
+    s, k = _scores(strong_scores, weak_scores)
+    c = routed_curve(s - k, s, k)
+    return Curve(c.x, c.y)
+
+
+def random_curve(strong_scores: Sequence[float], weak_scores: Sequence[float]) -> Curve:
+    """Expected curve of routing a random fraction x strong: the line from
+    (0, mean weak) to (1, mean strong). APGR = 0.5 and CPT(p) = p exactly."""
+    s, k = _scores(strong_scores, weak_scores)
+    return Curve(np.array([0.0, 1.0]), np.array([k.mean(), s.mean()]))
+
+
+def pgr(curve: Curve) -> np.ndarray:
+    """Performance gap recovered at each curve point: (y - weak) / (strong - weak)."""
+    gap = curve.strong - curve.weak
+    if gap == 0:
+        raise ValueError(
+            "PGR is undefined: the strong and weak models score the same on average "
+            f"({curve.strong}); compare routers by raw performance instead"
+        )
+    return (curve.y - curve.weak) / gap
+
+
+def apgr(curve: Curve) -> float:
+    """Average PGR: the area under PGR(x) over x in [0, 1] (exact trapezoids)."""
+    p = pgr(curve)
+    return float(np.sum(np.diff(curve.x) * (p[1:] + p[:-1]) / 2))
+
+
+def cpt(curve: Curve, pgr_target: float) -> float:
+    """Call-performance threshold: the smallest strong-call fraction with PGR >= target.
+
+    Scans the segments in order and solves the linear equation on the first one that
+    reaches the target, so dips and plateaus are handled. NaN if never reached.
+    """
+    target = float(pgr_target)
+    if not np.isfinite(target):
+        raise ValueError(f"pgr_target must be a finite number, got {pgr_target!r}")
+    p = pgr(curve)
+    hits = np.flatnonzero(p >= target)
+    if len(hits) == 0:
+        return float("nan")
+    j = int(hits[0])
+    if j == 0:
+        return float(curve.x[0])
+    # p[j-1] < target <= p[j]: the crossing lies on segment (j-1, j).
+    frac = (target - p[j - 1]) / (p[j] - p[j - 1])
+    return float(curve.x[j - 1] + frac * (curve.x[j] - curve.x[j - 1]))
+
+
+def strong_weights(win_rates: Sequence[float], strong_fraction: float) -> np.ndarray:
+    """Per-prompt probability of going strong when exactly `strong_fraction` of calls do:
+    highest win rates first; the tie group at the boundary is split at random, so its
+    prompts each get the same fractional probability (expected value of random tie-breaking)."""
+    (w,) = _scores(win_rates)
+    f = float(strong_fraction)
+    if not 0.0 <= f <= 1.0:
+        raise ValueError(f"strong fraction must be in [0, 1], got {strong_fraction!r}")
+    n = len(w)
+    order, ends, _ = _groups(w)
+    starts = np.concatenate([[0], ends[:-1]])
+    budget = f * n
+    # Fill each tie group in turn: fraction of the group that fits in the remaining budget.
+    filled = np.clip((budget - starts) / (ends - starts), 0.0, 1.0)
+    out = np.empty(n)
+    out[order] = np.repeat(filled, ends - starts)
+    return out
+
+
+def relative_quality_drop(quality: float, reference: float) -> float:
+    """(reference - quality) / |reference|: > 0 means worse than the reference."""
+    if reference == 0:
+        raise ValueError("relative quality drop is undefined when all-strong quality is 0")
+    return (reference - quality) / abs(reference)
+
+
+def quality_drop_at_cost_advantage(
+    win_rates: Sequence[float],
+    strong_scores: Sequence[float],
+    weak_scores: Sequence[float],
+    advantages: Sequence[float] = (0.1, 0.2, 0.4),
+) -> dict[float, float]:
+    """Hybrid LLM Table 1: for each cost advantage a (fraction of queries routed to the
+    small/weak model, lowest win rates first), the relative quality drop versus sending
+    everything to the large/strong model, (q_all_strong - q_routed) / |q_all_strong|,
+    as a fraction (0.01 = 1%). Ties at the boundary are split at random (expected value)."""
+    w, s, k = _scores(win_rates, strong_scores, weak_scores)
+    out = {}
+    for a in advantages:
+        p = strong_weights(w, 1.0 - float(a))
+        out[float(a)] = relative_quality_drop(float(np.mean(p * s + (1 - p) * k)), float(s.mean()))
+    return out
+
+
+def avg_quality_gap_difference(
+    win_rates: Sequence[float], gaps: Sequence[float], advantage: float
+) -> float:
+    """Hybrid LLM §4.3: with a fraction `advantage` routed small (lowest win rates), the mean
+    quality gap H = q(small) - q(large) of the queries routed small minus that of the
+    queries routed large. Larger is better (easy queries go small); random routing gives 0."""
+    w, h = _scores(win_rates, gaps)
+    a = float(advantage)
+    if not 0.0 < a < 1.0:
+        raise ValueError(f"advantage must be in (0, 1) so both groups are non-empty, got {a}")
+    p_weak = 1.0 - strong_weights(w, 1.0 - a)
+    return float(
+        np.sum(p_weak * h) / np.sum(p_weak) - np.sum((1 - p_weak) * h) / np.sum(1 - p_weak)
+    )
+
+
+# ---- cost ---------------------------------------------------------------------------------
+def estimate_input_tokens(prompts: Sequence[str]) -> float:
+    """Mean input tokens per query, estimated as characters / 4 (OpenAI's rule of thumb)."""
+    if not prompts:
+        raise ValueError("no prompts to estimate token counts from")
+    return float(np.mean([len(p) for p in prompts]) / CHARS_PER_TOKEN)
+
+
+def price_per_token(model: str) -> tuple[float, float]:
+    """(input, output) USD per token from litellm's offline price map."""
+    from routellm_py.data.aliases import canonical_model
+
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # never fetch prices online
+    import litellm
+
+    name = LITELLM_PRICE_NAMES.get(canonical_model(model), canonical_model(model))
+    entry = litellm.model_cost.get(name)
+    if entry is None or entry.get("input_cost_per_token") is None:
+        raise KeyError(
+            f"no price for model {model!r} (looked up as {name!r}) in litellm's price map; "
+            "pass a litellm model name (e.g. 'together_ai/mistralai/Mixtral-8x7B-Instruct-v0.1') "
+            "or add it to routellm_py.metrics.LITELLM_PRICE_NAMES"
+        )
+    return float(entry["input_cost_per_token"]), float(entry.get("output_cost_per_token") or 0.0)
+
+
+def cost_per_1k(
+    strong_fraction: float,
+    strong_model: str,
+    weak_model: str,
+    input_tokens: float,
+    output_tokens: float = DEFAULT_OUTPUT_TOKENS,
+) -> float:
+    """USD per 1,000 queries when `strong_fraction` of them go to the strong model:
+    1000 * (f * c_strong + (1 - f) * c_weak), c = in_tokens * in_price + out_tokens * out_price."""
+    f = float(strong_fraction)
+    if not 0.0 <= f <= 1.0:
+        raise ValueError(f"strong fraction must be in [0, 1], got {strong_fraction!r}")
+    if input_tokens < 0 or output_tokens < 0:
+        raise ValueError("token counts must be >= 0")
+
+    def per_query(model: str) -> float:
+        p_in, p_out = price_per_token(model)
+        return input_tokens * p_in + output_tokens * p_out
+
+    return 1000.0 * (f * per_query(strong_model) + (1 - f) * per_query(weak_model))

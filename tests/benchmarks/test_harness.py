@@ -1,0 +1,162 @@
+"""The benchmark harness end to end on small slices of the real benchmarks."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from routellm_py import metrics as M
+from routellm_py.benchmarks import harness as H
+from routellm_py.benchmarks.overhead import measure_overhead
+from routellm_py.data.benchmarks import load_benchmark, load_contaminated
+from routellm_py.routers.base import Router, load_router
+from routellm_py.routers.random import RandomRouter
+
+COLUMNS = ["router", "kind", "APGR", "CPT(50%)", "CPT(80%)", "$/1k @CPT(50%)"]
+
+
+@pytest.fixture
+def cache_env(tmp_path, monkeypatch):
+    monkeypatch.setenv("ROUTELLM_PY_CACHE", str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
+def _run(data_dir, out, **kw):
+    kw = {"benchmarks": ("mt-bench", "gsm8k"), "limit": 40, "progress": False, **kw}
+    return H.run_benchmark(["random"], data_dir=data_dir, out=out, **kw)
+
+
+def test_random_router_end_to_end(data_dir, tmp_path, cache_env):
+    res = _run(data_dir, tmp_path / "out")
+    mt = res["mt-bench"]
+    assert list(mt.table.columns) == COLUMNS
+    assert mt.table["router"].tolist() == ["random", "oracle", "random (expected)"]
+    # MT-Bench: 80 questions, 8 on RouteLLM's contamination list, no gold split, limit 40
+    assert (mt.n_total, mt.n_evaluated) == (80, 40)
+    assert mt.dropped == {"gold": 0, "routellm_list": 8, "train_cosine": 0, "limit": 32}
+    assert not set(mt.prompts) & load_contaminated("mt-bench", data_dir)
+    # the table is exactly the metrics of the router's win rates on those prompts
+    bench = load_benchmark("mt-bench", data_dir)
+    frame = bench.frame.set_index("prompt").loc[mt.prompts]
+    s, w = frame[mt.strong_model].to_numpy(), frame[mt.weak_model].to_numpy()
+    curve = M.routed_curve(load_router("random").win_rate(mt.prompts), s, w)
+    row = mt.table.set_index("router")
+    assert row.loc["random", "APGR"] == pytest.approx(M.apgr(curve))
+    assert row.loc["random", "CPT(80%)"] == pytest.approx(M.cpt(curve, 0.8))
+    assert row.loc["random (expected)", "APGR"] == pytest.approx(0.5)
+    assert row.loc["random (expected)", "CPT(50%)"] == pytest.approx(0.5)
+    assert row.loc["oracle", "APGR"] == pytest.approx(M.apgr(M.oracle_curve(s, w)))
+    assert (mt.strong_mean, mt.weak_mean) == pytest.approx((s.mean(), w.mean()))
+    # files: CSV equals the table, JSON carries counts and curves, PNG is a PNG
+    out = tmp_path / "out"
+    pd.testing.assert_frame_equal(pd.read_csv(out / "mt-bench.csv"), mt.table)
+    meta = json.loads((out / "gsm8k.json").read_text())
+    assert meta["n_evaluated"] == 40 and meta["dropped"]["routellm_list"] == 12
+    assert len(meta["curves"]["oracle"]) == 101
+    assert (out / "gsm8k.png").read_bytes()[:4] == b"\x89PNG"
+    text = H.format_result(mt)
+    assert "40 prompts evaluated of 80" in text and "CPT(80%)" in text
+
+
+def test_cached_rerun_is_identical_and_scores_nothing(data_dir, tmp_path, cache_env, monkeypatch):
+    first = _run(data_dir, None)
+    assert list((cache_env / "scores").glob("random-*.npz"))
+
+    def fail(self, prompts):
+        raise AssertionError("a cached prompt was scored again")
+
+    monkeypatch.setattr(RandomRouter, "_win_rate", fail)
+    second = _run(data_dir, None)
+    for name in first:
+        pd.testing.assert_frame_equal(first[name].table, second[name].table)
+
+
+def test_mmlu_gold_split_is_excluded(data_dir, tmp_path, cache_env):
+    res = _run(data_dir, None, benchmarks=("mmlu",), limit=30)["mmlu"]
+    gold = set(load_benchmark("mmlu", data_dir).split_gold()[1].prompts)
+    assert res.dropped["gold"] == 1500 and res.n_total == 14042
+    assert res.n_evaluated == 30 and not gold & set(res.prompts)
+
+
+class _TrainedOn(Router):
+    """A router that 'was trained' on the prompts in `provenance["data"]` (a csv source)."""
+
+    name = "test-trained"
+
+    def _win_rate(self, prompts):
+        return np.full(len(prompts), 0.5)
+
+
+def test_decontamination_drops_union_of_training_near_duplicates(data_dir, tmp_path, cache_env):
+    pytest.importorskip("routellm_py.embeddings")
+    mt = load_benchmark("mt-bench", data_dir)
+    listed = load_contaminated("mt-bench", data_dir)
+    clean = [p for p in mt.prompts if p not in listed]
+    train = tmp_path / "train.csv"
+    pd.DataFrame(
+        {
+            "prompt": [clean[0], clean[5], "What is the capital of France?"],
+            "model_a": "gpt-4-1106-preview",
+            "model_b": "mistralai/Mixtral-8x7B-Instruct-v0.1",
+            "outcome": ["a_wins", "b_wins", "tie"],
+        }
+    ).to_csv(train, index=False)
+    trained = _TrainedOn()
+    trained.provenance = {"data": f"csv:{train}"}
+    routers = {"random": load_router("random"), "trained": trained}
+    # the lexical hashing encoder keeps this fast; exact copies have cosine 1 under any encoder
+    res = H.run_benchmark(
+        routers,
+        benchmarks=("mt-bench",),
+        data_dir=data_dir,
+        out=None,
+        progress=False,
+        encoder_spec="hashing:1024",
+    )["mt-bench"]
+    # the two training prompts are dropped for every row; nothing for the random router
+    assert res.dropped == {"gold": 0, "routellm_list": 8, "train_cosine": 2}
+    assert res.cosine_by_router == {"trained": 2}
+    assert res.n_evaluated == 70 and clean[0] not in res.prompts
+    assert res.table["router"].tolist()[:2] == ["random", "trained"]
+
+
+def test_bad_inputs(data_dir):
+    with pytest.raises(KeyError, match="unknown benchmarks"):
+        H.run_benchmark(["random"], benchmarks=("hellaswag",), data_dir=data_dir, out=None)
+    with pytest.raises(ValueError, match="listed twice"):
+        H.resolve_routers(["random", "random"])
+    with pytest.raises(KeyError, match="unknown router"):
+        H.resolve_routers(["no-such-router"])
+
+
+def test_overhead_reports_all_fields():
+    o = measure_overhead(load_router("random"), ["a", "b", "c"], n_single=5, n_batch=10)
+    assert (o.router, o.n_single, o.n_batch) == ("random", 5, 10)
+    assert o.p99_ms >= o.median_ms >= 0 and o.throughput_qps > 0
+    assert o.tracemalloc_peak_mb >= 0 and o.maxrss_delta_mb >= 0
+
+
+def test_interrupted_scoring_keeps_finished_batches(tmp_path, monkeypatch):
+    from routellm_py.benchmarks.scores import score_prompts
+
+    prompts = [f"prompt {i}" for i in range(10)]
+    real = RandomRouter._win_rate
+    calls = []
+
+    def flaky(self, batch):
+        calls.append(len(batch))
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(self, batch)
+
+    monkeypatch.setattr(RandomRouter, "_win_rate", flaky)
+    router = load_router("random")
+    with pytest.raises(KeyboardInterrupt):
+        score_prompts(router, prompts, tmp_path, batch_size=4, progress=False)
+    # the first batch (4 prompts) was saved; the re-run scores only the other 6
+    got = score_prompts(router, prompts, tmp_path, batch_size=4, progress=False)
+    assert calls == [4, 4, 4, 2]
+    np.testing.assert_array_equal(got, real(router, prompts))

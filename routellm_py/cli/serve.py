@@ -1,0 +1,138 @@
+"""`routellm-py serve --routers mf,sw_ranking --strong-model M --weak-model M [--config FILE]`.
+
+Starts the OpenAI-compatible server (needs the `[serve]` extra: fastapi, uvicorn).
+The config file (JSON, or YAML if PyYAML is installed) may hold:
+
+    routers:      {name: {checkpoint: PATH} or {constructor params}}
+    strong_model: NAME or {model, api_base, api_key_env, extra}
+    weak_model:   NAME or {model, api_base, api_key_env, extra}
+    controller:   {timeout, num_retries, backoff, fallback, route_on, max_route_chars, ...}
+
+Command-line flags override the file. Provider keys come from the environment (litellm's
+usual variables, or `api_key_env` / --strong-api-key-env), never from the command line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from routellm_py.cli.common import add_data_dir, split_list
+from routellm_py.server import API_KEY_ENV
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "serve", help="run the OpenAI-compatible routing server", description=__doc__
+    )
+    p.add_argument("--routers", type=split_list, default=None, help="e.g. mf,sw_ranking")
+    p.add_argument("--strong-model", default=None, help="litellm model name of the strong model")
+    p.add_argument("--weak-model", default=None, help="litellm model name of the weak model")
+    p.add_argument("--config", default=None, help="JSON/YAML config file (see above)")
+    p.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=6060)
+    p.add_argument(
+        "--api-key",
+        default=None,
+        help=f"bearer token clients must send (default: ${API_KEY_ENV}; unset = no auth)",
+    )
+    p.add_argument("--api-base", default=None, help="api_base shared by both models")
+    for which in ("strong", "weak"):
+        p.add_argument(f"--{which}-api-base", default=None, help=f"api_base of the {which} model")
+        p.add_argument(
+            f"--{which}-api-key-env", default=None, help=f"env variable holding the {which} key"
+        )
+    p.add_argument("--timeout", type=float, default=None, help="seconds per LLM call (600)")
+    p.add_argument("--num-retries", type=int, default=None, help="retries per model (2)")
+    p.add_argument("--fallback", action=argparse.BooleanOptionalAction, default=None)
+    p.add_argument("--route-on", choices=["last_user", "window"], default=None)
+    p.add_argument("--max-body-bytes", type=int, default=None, help="request size limit (4 MiB)")
+    p.add_argument("--log-prompts", action="store_true", help="log prompt text (off by default)")
+    p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    add_data_dir(p)
+    p.set_defaults(func=run)
+
+
+def read_config(path: str | None) -> dict[str, Any]:
+    """The config file as a dict; unknown top-level keys are an error."""
+    if path is None:
+        return {}
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"config file {p} does not exist")
+    text = p.read_text(encoding="utf-8")
+    if p.suffix in (".yaml", ".yml"):
+        import yaml
+
+        data = yaml.safe_load(text)
+    else:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise ValueError(f"{p} is not valid JSON: {e}") from e
+    if not isinstance(data, dict):
+        raise ValueError(f"{p} must hold a mapping")
+    unknown = set(data) - {"routers", "strong_model", "weak_model", "controller"}
+    if unknown:
+        raise ValueError(
+            f"{p}: unknown keys {sorted(unknown)}; "
+            "use routers, strong_model, weak_model, controller"
+        )
+    return data
+
+
+def _endpoint(args: argparse.Namespace, config: dict[str, Any], which: str) -> dict[str, Any]:
+    """The model endpoint from the config file, with command-line flags on top."""
+    base = config.get(f"{which}_model")
+    endpoint = {"model": base} if isinstance(base, str) else dict(base or {})
+    if getattr(args, f"{which}_model"):
+        endpoint["model"] = getattr(args, f"{which}_model")
+    if "model" not in endpoint:
+        raise ValueError(f"--{which}-model is required (or {which}_model in --config)")
+    for key in ("api_base", "api_key_env"):
+        flag = getattr(args, f"{which}_{key}")
+        if flag is not None:
+            endpoint[key] = flag
+    return endpoint
+
+
+def controller_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    """Keyword arguments of the Controller described by the flags and the config file."""
+    config = read_config(args.config)
+    routers_config = config.get("routers") or {}
+    routers = args.routers or list(routers_config)
+    if not routers:
+        raise ValueError("--routers is required (or routers in --config)")
+    options: dict[str, Any] = dict(config.get("controller") or {})
+    for key in ("timeout", "num_retries", "fallback", "route_on"):
+        if getattr(args, key) is not None:
+            options[key] = getattr(args, key)
+    return {
+        "routers": routers,
+        "strong_model": _endpoint(args, config, "strong"),
+        "weak_model": _endpoint(args, config, "weak"),
+        "config": routers_config,
+        "api_base": args.api_base,
+        "data_dir": args.data_dir,
+        **options,
+    }
+
+
+def run(args: argparse.Namespace) -> int:
+    from routellm_py.controller import Controller
+    from routellm_py.server import DEFAULT_MAX_BODY_BYTES, configure_logging, serve
+
+    configure_logging(args.log_level)
+    serve(
+        Controller(**controller_kwargs(args)),
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        api_key=args.api_key or os.environ.get(API_KEY_ENV) or None,
+        max_body_bytes=args.max_body_bytes or DEFAULT_MAX_BODY_BYTES,
+        log_prompts=args.log_prompts,
+    )
+    return 0

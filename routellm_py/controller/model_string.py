@@ -1,0 +1,96 @@
+"""Router model strings: `router-<name>-<threshold>` or `router-<name>-s<strong fraction>`.
+
+The name may itself contain `-` (checkpoint names such as `bert-large`), so the string is
+parsed from the right: the last `-` separates the name from the threshold part.
+Examples: `router-mf-0.116` (route strong iff win rate >= 0.116), `router-mf-s0.3`
+(the threshold that sends 30% of calls strong on the calibration prompts).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+PREFIX = "router-"
+_NUMBER = re.compile(r"(?:\d+(?:\.\d*)?|\.\d+)")
+_EXPONENT_TAIL = re.compile(r"-s?(?:\d+(?:\.\d*)?|\.\d+)[eE]$")  # "mf-1e" from "mf-1e-3"
+
+
+class RoutingError(ValueError):
+    """A routing request is invalid (bad model string, router, threshold or messages).
+
+    `status` is the HTTP status a server should answer with; `param` names the offending
+    request field; `code` is an OpenAI-style error code.
+    """
+
+    def __init__(
+        self, message: str, *, param: str | None = None, status: int = 400, code: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.param = param
+        self.status = status
+        self.code = code
+
+
+@dataclass(frozen=True)
+class RouteSpec:
+    """A parsed routing target: a router plus either a threshold or a strong-call fraction."""
+
+    router: str
+    threshold: float | None = None
+    strong_fraction: float | None = None
+
+
+def check_unit_interval(value: object, what: str, param: str = "model") -> float:
+    """`value` as a float in [0, 1], or a RoutingError naming `what`."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise RoutingError(f"{what} must be a number in [0, 1], got {value!r}", param=param)
+    try:
+        f = float(value)
+    except ValueError:
+        raise RoutingError(
+            f"{what} must be a number in [0, 1], got {value!r}", param=param
+        ) from None
+    if math.isnan(f) or not 0.0 <= f <= 1.0:
+        raise RoutingError(f"{what} must be in [0, 1], got {value!r}", param=param)
+    return f
+
+
+def parse_model_string(model: str) -> RouteSpec:
+    """Parse `router-<name>-<threshold>` / `router-<name>-s<fraction>` (from the right)."""
+    usage = (
+        "use router-<name>-<threshold>, e.g. router-mf-0.116, "
+        "or router-<name>-s<strong fraction>, e.g. router-mf-s0.3"
+    )
+    if not isinstance(model, str):
+        raise RoutingError(f"model must be a string; {usage}", param="model")
+    if not model.startswith(PREFIX):
+        raise RoutingError(f"model {model!r} is not a router model string; {usage}", param="model")
+    body = model[len(PREFIX) :]
+    name, sep, value = body.rpartition("-")
+    if not sep or not name or not value:
+        raise RoutingError(
+            f"model {model!r} lacks a router name or a threshold; {usage}", param="model"
+        )
+    if _EXPONENT_TAIL.search(name):
+        raise RoutingError(
+            f"model {model!r}: write the threshold as a plain decimal (0.001, not 1e-3)",
+            param="model",
+        )
+    if name.endswith("-"):
+        raise RoutingError(
+            f"model {model!r}: threshold looks negative; thresholds are in [0, 1]", param="model"
+        )
+    is_fraction = value[0] in "sS"
+    number = value[1:] if is_fraction else value
+    if not _NUMBER.fullmatch(number):
+        raise RoutingError(
+            f"model {model!r}: {value!r} is not a threshold in [0, 1] "
+            f"(plain decimals only, no exponents); {usage}",
+            param="model",
+        )
+    if is_fraction:
+        frac = check_unit_interval(number, f"strong fraction in model {model!r}")
+        return RouteSpec(name, strong_fraction=frac)
+    return RouteSpec(name, threshold=check_unit_interval(number, f"threshold in model {model!r}"))

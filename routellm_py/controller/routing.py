@@ -1,0 +1,281 @@
+"""Routing without LLM calls: routers by name, thresholds, decisions, batched scoring.
+
+A decision follows RouteLLM §3: strong iff P(strong beats weak | prompt) >= alpha. Alpha
+comes from a model string (`router-mf-0.116`) or is calibrated for a target share of strong
+calls (`router-mf-s0.3`: the (1 - 0.3) quantile of win rates on calibration prompts).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import weakref
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from routellm_py.controller.batcher import WinRateBatcher
+from routellm_py.controller.calls import ModelEndpoint
+from routellm_py.controller.messages import RouteOn, prompt_to_messages, routing_text
+from routellm_py.controller.model_string import (
+    RouteSpec,
+    RoutingError,
+    check_unit_interval,
+    parse_model_string,
+)
+from routellm_py.routers.base import Router, load_router
+
+log = logging.getLogger("routellm_py.controller")
+
+Hook = Callable[[dict[str, Any]], Any]
+
+
+def load_routers(
+    routers: Sequence[str | Router], config: dict[str, dict[str, Any]] | None = None
+) -> dict[str, Router]:
+    """Load routers by name. `config[name]` may give `checkpoint` (a path) or, for untrained
+    routers such as `random`, constructor parameters."""
+    config = config or {}
+    out: dict[str, Router] = {}
+    if isinstance(routers, str) or not routers:
+        raise ValueError("routers must be a non-empty list of router names, e.g. ['mf']")
+    for r in routers:
+        if isinstance(r, Router):
+            name, router = r.name, r
+        else:
+            name = str(r)
+            if not name or name != name.strip() or name.endswith("-"):
+                raise ValueError(f"router name {name!r} is invalid (empty, padded or ends in '-')")
+            params = dict(config.get(name) or {})
+            checkpoint = params.pop("checkpoint", None)
+            if checkpoint is not None and params:
+                raise ValueError(
+                    f"config for router {name!r}: a checkpoint carries its own parameters; "
+                    f"remove {sorted(params)} or drop 'checkpoint'"
+                )
+            router = (
+                load_router(checkpoint) if checkpoint is not None else load_router(name, **params)
+            )
+        if name in out:
+            raise ValueError(f"router {name!r} is listed twice")
+        out[name] = router
+    return out
+
+
+class Routing:
+    """Routers plus the strong/weak models they choose between; the routing-only API.
+
+    `route_on`: score the last user message ("last_user") or the recent conversation
+    ("window"), at most `max_route_chars`. Async scoring batches concurrent requests
+    (`max_batch`) in `routing_threads` worker threads; routers measured to score a batch in
+    under `inline_budget_s` run inline (see `batcher`). `on_decision` gets every record.
+    """
+
+    def __init__(
+        self,
+        routers: Sequence[str | Router],
+        strong_model: str | dict[str, Any] | ModelEndpoint,
+        weak_model: str | dict[str, Any] | ModelEndpoint,
+        config: dict[str, dict[str, Any]] | None = None,
+        *,
+        api_base: str | None = None,
+        api_key: str | None = None,
+        route_on: RouteOn = "last_user",
+        max_route_chars: int = 4000,
+        on_decision: Hook | None = None,
+        calibration_prompts: Sequence[str] | None = None,
+        data_dir: str | Path | None = None,
+        max_batch: int = 64,
+        routing_threads: int = 4,
+        inline_budget_s: float = 0.001,
+    ) -> None:
+        if route_on not in ("last_user", "window"):
+            raise ValueError(f"route_on must be 'last_user' or 'window', got {route_on!r}")
+        if max_route_chars < 1:
+            raise ValueError(f"max_route_chars must be >= 1, got {max_route_chars}")
+        self.strong = ModelEndpoint.coerce(strong_model).with_defaults(api_base, api_key)
+        self.weak = ModelEndpoint.coerce(weak_model).with_defaults(api_base, api_key)
+        self.routers = load_routers(routers, config)
+        self.route_on: RouteOn = route_on
+        self.max_route_chars = max_route_chars
+        self.on_decision = on_decision
+        self.calibration_prompts = calibration_prompts
+        self.data_dir = data_dir
+        self.max_batch = max_batch
+        self.routing_threads = routing_threads
+        self.inline_budget_s = inline_budget_s
+        self.routing_batches: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+        self._lock = threading.Lock()
+        self._calibration_lock = threading.Lock()
+        self._thresholds: dict[tuple[str, float], float] = {}
+        self._pool: ThreadPoolExecutor | None = None
+        self._batchers: weakref.WeakKeyDictionary[Any, dict[str, WinRateBatcher]] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def spec(
+        self,
+        model: str | None = None,
+        router: str | None = None,
+        threshold: float | None = None,
+        strong_fraction: float | None = None,
+    ) -> RouteSpec:
+        """The routing target from a model string, or from router + threshold/fraction."""
+        if model is not None:
+            if router is not None or threshold is not None or strong_fraction is not None:
+                raise RoutingError("give either a router model string or router + threshold")
+            spec = parse_model_string(model)
+        elif router is None or (threshold is None) == (strong_fraction is None):
+            raise RoutingError(
+                "routing needs a router and exactly one of threshold / strong_fraction, "
+                "or a model string such as router-mf-0.116"
+            )
+        elif threshold is not None:
+            spec = RouteSpec(router, threshold=check_unit_interval(threshold, "threshold"))
+        else:
+            frac = check_unit_interval(strong_fraction, "strong_fraction", "strong_fraction")
+            spec = RouteSpec(router, strong_fraction=frac)
+        if spec.router not in self.routers:
+            raise RoutingError(
+                f"unknown router {spec.router!r}; this controller routes with: "
+                f"{', '.join(self.routers)} (model strings look like "
+                f"router-{next(iter(self.routers))}-0.5)",
+                param="model",
+                status=404,
+                code="model_not_found",
+            )
+        return spec
+
+    def threshold(self, spec: RouteSpec) -> float:
+        """The spec's threshold, calibrating (once, then cached) for a strong fraction."""
+        if spec.threshold is not None:
+            return spec.threshold
+        key = (spec.router, float(spec.strong_fraction or 0.0))
+        with self._calibration_lock:  # one calibration at a time: concurrent asks wait for it
+            if key in self._thresholds:
+                return self._thresholds[key]
+            from routellm_py.calibration import calibrate
+
+            try:
+                t = calibrate(
+                    self.routers[spec.router], key[1], self.calibration_prompts, self.data_dir
+                )
+            except Exception as e:
+                raise RoutingError(
+                    f"cannot calibrate router {spec.router!r} for strong fraction {key[1]}: "
+                    f"{e}. Pass calibration_prompts, a data_dir, or use a plain threshold",
+                    status=500,
+                    code="calibration_failed",
+                ) from e
+            self._thresholds[key] = float(t)
+            return float(t)
+
+    def win_rates(
+        self, prompts: Sequence[str | Sequence[dict[str, Any]]], router: str
+    ) -> list[float]:
+        """P(strong wins) per prompt (or messages list), batched; routes on the configured text."""
+        self.spec(router=router, threshold=0.0)
+        texts = [self._text(prompt_to_messages(p)) for p in prompts]
+        return [float(w) for w in self.routers[router].win_rate(texts)]
+
+    def route_batch(
+        self,
+        prompts: Sequence[str | Sequence[dict[str, Any]]],
+        router: str,
+        threshold: float | None = None,
+        *,
+        strong_fraction: float | None = None,
+    ) -> list[str]:
+        """The model each prompt (or messages list) would go to; no LLM call."""
+        spec = self.spec(router=router, threshold=threshold, strong_fraction=strong_fraction)
+        t = self.threshold(spec)
+        models = []
+        for w in self.win_rates(prompts, router):
+            routing = self._decision(spec, t, w)
+            self._emit("route", routing)
+            models.append(routing["routed_model"])
+        return models
+
+    def route(
+        self,
+        prompt: str | Sequence[dict[str, Any]],
+        router: str,
+        threshold: float | None = None,
+        *,
+        strong_fraction: float | None = None,
+    ) -> str:
+        """Single-prompt wrapper of `route_batch`."""
+        return self.route_batch([prompt], router, threshold, strong_fraction=strong_fraction)[0]
+
+    def _text(self, messages: list[dict[str, Any]]) -> str:
+        return routing_text(messages, self.route_on, self.max_route_chars)
+
+    def _decision(self, spec: RouteSpec, threshold: float, win_rate: float) -> dict[str, Any]:
+        strong = win_rate >= threshold
+        return {
+            "router": spec.router,
+            "threshold": threshold,
+            "strong_fraction": spec.strong_fraction,
+            "win_rate": win_rate,
+            "routed_to": "strong" if strong else "weak",
+            "routed_model": (self.strong if strong else self.weak).model,
+            "route_on": self.route_on,
+        }
+
+    def _emit(self, event: str, routing: dict[str, Any]) -> None:
+        if self.on_decision is None:
+            return
+        try:
+            self.on_decision({"event": event, **routing})
+        except Exception:  # a logging hook must not fail requests; its error is logged
+            log.exception("on_decision hook raised")
+
+    # ---- worker threads and batchers --------------------------------------------------------
+    def _executor(self) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self.routing_threads, "routellm-route")
+            return self._pool
+
+    def _batcher(self, router: str) -> WinRateBatcher:
+        per_loop = self._batchers.setdefault(asyncio.get_running_loop(), {})
+        if router not in per_loop:
+
+            def count(n: int) -> None:
+                with self._lock:
+                    self.routing_batches[router][0] += 1
+                    self.routing_batches[router][1] += n
+
+            per_loop[router] = WinRateBatcher(
+                self.routers[router].win_rate,
+                self._executor(),
+                self.max_batch,
+                count,
+                self.inline_budget_s,
+            )
+        return per_loop[router]
+
+    def routing_queue(self) -> dict[str, int]:
+        """Prompts waiting to be scored, per router (all event loops)."""
+        queue: dict[str, int] = defaultdict(int)
+        for per_loop in list(self._batchers.values()):
+            for name, batcher in list(per_loop.items()):
+                queue[name] += len(batcher.pending)
+        return dict(queue)
+
+    def close(self) -> None:
+        """Stop the routing threads."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+            self._batchers.clear()  # they hold the pool
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    def __enter__(self) -> Routing:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -15,6 +15,7 @@ Steps 2-3 are skipped with `decontaminate=False`.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from collections.abc import Mapping, Sequence
@@ -81,12 +82,17 @@ def training_prompts(router: Router, data_dir: str | Path | None) -> list[str]:
     spec = router.provenance.get("data")
     if not spec:
         return []
+    data_dir = None if data_dir is None else str(data_dir)
+    return list(_source_prompts(spec, data_dir, router.strong_model, router.weak_model))
+
+
+@functools.lru_cache(maxsize=16)
+def _source_prompts(spec: str, data_dir: str | None, strong: str, weak: str) -> tuple[str, ...]:
+    """Sorted distinct prompts of a source spec; memoised, since routers often share one."""
     from routellm_py.data.sources import load_sources
 
-    battles = load_sources(
-        spec, data_dir=data_dir, strong=router.strong_model, weak=router.weak_model
-    )
-    return sorted(set(battles.frame["prompt"]))
+    battles = load_sources(spec, data_dir=data_dir, strong=strong, weak=weak)
+    return tuple(sorted(set(battles.frame["prompt"])))
 
 
 def _cosine_drops(

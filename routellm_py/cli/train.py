@@ -62,7 +62,11 @@ def run(args: argparse.Namespace) -> int:
     battles = load_sources(args.data, data_dir=args.data_dir, strong=args.strong, weak=args.weak)
     print(battles.summary().to_string(), file=sys.stderr)
     router = cls(strong_model=args.strong, weak_model=args.weak, **params)
-    router.fit(battles)
+    # Routers that read more than battles (e.g. quality_gap's scores) take the data dir too.
+    fit_kwargs = (
+        {"data_dir": args.data_dir} if "data_dir" in inspect.signature(cls.fit).parameters else {}
+    )
+    router.fit(battles, **fit_kwargs)
     prompts = sorted(set(battles.frame["prompt"]))
     router.provenance = {
         "data": args.data,

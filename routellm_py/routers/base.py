@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 import json
+import secrets
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -228,6 +229,9 @@ class Router(ABC):
                 if f.suffix in {".safetensors", ".npz", ".json"}:
                     h.update(f.name.encode())
                     h.update(f.read_bytes())
+        elif self.trainable:
+            # Unsaved learned state cannot be hashed generically: never share its cache.
+            h.update(self.__dict__.setdefault("_unsaved_token", secrets.token_bytes(16)))
         return h.hexdigest()[:16]
 
 

@@ -1,0 +1,66 @@
+"""Encoder speed: MiniLM (the default) against the model2vec static model distilled from it.
+
+Embeds the same MMLU evaluation prompts with the cache off: batch throughput (prompts/s,
+batches of 64) and single-prompt latency (median, p99). Quality is measured separately by
+training the routers on each encoder and running the harness (see README.md).
+
+Usage: .venv/bin/python benchmarks/embedding_routers/encoder_speed.py [--n 256]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+import numpy as np
+from common import RESULTS, write_json
+
+from routellm_py.data.benchmarks import load_benchmark
+from routellm_py.embeddings import get_encoder
+
+
+def measure(spec: str, prompts: list[str], n_single: int) -> dict:
+    enc = get_encoder(spec, cache=False)
+    enc.encode(prompts[:2])  # load the model
+    t0 = time.perf_counter()
+    enc.encode(prompts, batch_size=64)
+    batch_s = time.perf_counter() - t0
+    lat = []
+    for p in prompts[:n_single]:
+        t0 = time.perf_counter()
+        enc.encode([p])
+        lat.append((time.perf_counter() - t0) * 1e3)
+    return {
+        "encoder": enc.id,
+        "dim": enc.dim,
+        "n_prompts": len(prompts),
+        "batch_prompts_per_s": len(prompts) / batch_s,
+        "batch_ms_per_prompt": batch_s / len(prompts) * 1e3,
+        "single_median_ms": float(np.median(lat)),
+        "single_p99_ms": float(np.percentile(lat, 99)),
+    }
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=256, help="prompts to embed")
+    ap.add_argument("--single", type=int, default=50, help="single-prompt calls to time")
+    args = ap.parse_args()
+    rng = np.random.default_rng(0)
+    pool = load_benchmark("mmlu").split_gold()[0].prompts
+    prompts = [pool[i] for i in rng.choice(len(pool), args.n, replace=False)]
+    rows = {spec: measure(spec, prompts, args.single) for spec in ("minilm", "model2vec-minilm")}
+    speedup = (
+        rows["model2vec-minilm"]["batch_prompts_per_s"] / rows["minilm"]["batch_prompts_per_s"]
+    )
+    rows["batch_speedup"] = speedup
+    rows["load_average_1min"] = os.getloadavg()[0]  # other jobs share the 2 cores
+    print(rows, file=sys.stderr)
+    write_json(RESULTS / "encoder_speed.json", rows)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,259 @@
+"""Shared parts of the embedding routers (SW ranking, MF): the encoder, the training table
+and the record of what training used.
+
+Ties (explicit choice, a constructor parameter of both routers):
+    "half"  a tie is half a win for each side: soft label P(a wins) = 0.5 (Chatbot Arena's
+            and RouteLLM's `compute_elo_mle_with_tie` convention); soft labels from the
+            source (AlpacaEval's weighted annotators) are used as they are.
+    "drop"  tie rows are left out of training (and counted in the report).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from routellm_py.data.aliases import DEFAULT_STRONG, DEFAULT_WEAK
+from routellm_py.data.battles import Battles
+from routellm_py.embeddings.encoders import DEFAULT_SPEC, Encoder, get_encoder
+from routellm_py.routers.base import CheckpointError, Router
+
+TIES = ("half", "drop")
+
+
+@dataclass(frozen=True)
+class TrainingTable:
+    """Battles reduced to arrays: unique prompts, and per battle the prompt index, the two
+    model names, the soft label y = P(model_a wins) and the weight."""
+
+    prompts: list[str]
+    prompt_idx: np.ndarray
+    model_a: np.ndarray
+    model_b: np.ndarray
+    y: np.ndarray
+    weight: np.ndarray
+    report: dict[str, Any]
+
+
+def training_table(
+    battles: Battles, ties: str, pair: tuple[str, str] | None = None
+) -> TrainingTable:
+    """Select and label the battles a router trains on, and report per source what was used.
+
+    `pair=(strong, weak)` keeps only battles between those two models (direct pair labels).
+    """
+    if not isinstance(battles, Battles):
+        raise TypeError(f"fit expects a routellm_py.data.Battles table, got {type(battles)}")
+    if ties not in TIES:
+        raise ValueError(f"ties must be one of {TIES}, got {ties!r}")
+    f = battles.frame
+    if pair is not None:
+        f = battles.pair(*pair).frame
+        if f.empty:
+            raise ValueError(
+                f"no battles between {pair[0]!r} and {pair[1]!r}; sources hold models "
+                f"{battles.models[:20]}... (check the aliases or train on the whole table)"
+            )
+    y = Battles(f).soft_label()
+    is_tie = (f["outcome"] == "tie").to_numpy()
+    keep = ~is_tie if ties == "drop" else np.ones(len(f), dtype=bool)
+    per_source = (
+        pd.DataFrame({"source": f["source"], "tie": is_tie, "used": keep})
+        .groupby("source")
+        .agg(battles=("tie", "size"), ties=("tie", "sum"), used=("used", "sum"))
+    )
+    used = f[keep]
+    if used.empty:
+        raise ValueError(f"no battles left to train on (ties={ties!r} dropped all {len(f)} rows)")
+    prompts = sorted(set(used["prompt"]))
+    index = {p: i for i, p in enumerate(prompts)}
+    report = {
+        "ties": ties,
+        "pair_only": pair is not None,
+        "n_battles": int(len(used)),
+        "n_prompts": len(prompts),
+        "n_models": len(set(used["model_a"]) | set(used["model_b"])),
+        "per_source": {s: {k: int(v) for k, v in row.items()} for s, row in per_source.iterrows()},
+    }
+    return TrainingTable(
+        prompts=prompts,
+        prompt_idx=used["prompt"].map(index).to_numpy(dtype=np.int64),
+        model_a=used["model_a"].to_numpy(dtype=object),
+        model_b=used["model_b"].to_numpy(dtype=object),
+        y=y[keep],
+        weight=used["weight"].to_numpy(dtype=np.float64),
+        report=report,
+    )
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    """1 / (1 + exp(-x)), computed without overflow."""
+    return 0.5 * (1.0 + np.tanh(0.5 * x))
+
+
+def validation_mask(prompts: list[str], fraction: float, seed: int) -> np.ndarray:
+    """True for the prompts held out for validation: a seeded hash of the text below
+    `fraction`, so the split does not depend on order and never splits a prompt's battles."""
+    if not 0.0 <= fraction < 1.0:
+        raise ValueError(f"val_fraction must be in [0, 1), got {fraction}")
+    u = [
+        int.from_bytes(hashlib.sha256(f"{seed}\x00{p}".encode()).digest()[:8], "little") / 2.0**64
+        for p in prompts
+    ]
+    return np.asarray(u) < fraction
+
+
+def print_report(name: str, report: dict[str, Any]) -> None:
+    """Log what training used, per source (battles, ties, battles used)."""
+    rows = pd.DataFrame(report["per_source"]).T
+    print(
+        f"{name}: trained on {report['n_battles']} battles, {report['n_prompts']} prompts, "
+        f"{report['n_models']} models (ties={report['ties']}, pair_only={report['pair_only']})"
+        f"\n{rows.to_string()}",
+        file=sys.stderr,
+    )
+
+
+class EmbeddingRouter(Router):
+    """A router that scores prompts from their embedding under `encoder` (a `get_encoder`
+    spec). The checkpoint records the encoder config; loading checks it still matches."""
+
+    state_name: str = "embedding"
+
+    def __init__(
+        self,
+        strong_model: str = DEFAULT_STRONG,
+        weak_model: str = DEFAULT_WEAK,
+        encoder: str = DEFAULT_SPEC,
+        ties: str = "half",
+    ) -> None:
+        super().__init__(strong_model, weak_model)
+        if ties not in TIES:
+            raise ValueError(f"ties must be one of {TIES}, got {ties!r}")
+        self.encoder = encoder
+        self.ties = ties
+        self._encoder: Encoder | None = None
+        self.encoder_config: dict[str, Any] | None = None
+        self.training_report: dict[str, Any] = {}
+
+    def get_encoder(self) -> Encoder:
+        """The encoder object, built on first use."""
+        if self._encoder is None:
+            self._encoder = get_encoder(self.encoder)
+        return self._encoder
+
+    def embed(self, prompts: list[str], progress: bool = False) -> np.ndarray:
+        """Prompt embeddings (n, dim), float32, unit rows; cached on disk by the encoder."""
+        emb = self.get_encoder().encode(prompts, progress=progress)
+        if self.encoder_config is not None and emb.shape[1] != self.encoder_config["dim"]:
+            raise CheckpointError(
+                f"encoder {self.encoder!r} gives dim {emb.shape[1]}, the checkpoint was "
+                f"trained with dim {self.encoder_config['dim']}"
+            )
+        return emb
+
+    def save(self, directory: str | Path, card: str | None = None) -> Path:
+        """`Router.save`, with `checkpoint_dir` set first so the card names the real path."""
+        self.checkpoint_dir = Path(directory)
+        return super().save(directory, card)
+
+    def model_card(self) -> str:
+        """The base card plus the training command, encoder and per-source data table."""
+        enc = self.encoder_config or {}
+        rep = self.training_report
+        return (
+            super().model_card()
+            + f"\n## Training command\n```\n{training_command(self)}\n```\n"
+            + f"\n## Encoder\n`{enc.get('spec')}` (id `{enc.get('id')}`, dim {enc.get('dim')}); "
+            + f"long prompts are truncated: {enc.get('truncation')}\n"
+            + f"\n## Training data used\n{rep.get('n_battles')} battles on {rep.get('n_prompts')} "
+            + f"prompts, {rep.get('n_models')} models; ties: `{self.ties}` "
+            + "(see `routellm_py/embeddings/router.py`).\n\n"
+            + data_card(rep)
+            + "\n"
+        )
+
+    def _require_fitted(self) -> None:
+        if self.encoder_config is None:
+            raise RuntimeError(f"{self.name} router is not trained: call fit(battles) or load one")
+
+    # ---- state I/O: `<state_name>.json` (strings, report) + `<state_name>.safetensors` -------
+    def _write_state(self, directory: Path, tensors: dict[str, np.ndarray], meta: dict) -> None:
+        from safetensors.numpy import save_file
+
+        self._require_fitted()
+        tmp = directory / f"{self.state_name}.safetensors.tmp"
+        save_file({k: np.ascontiguousarray(v) for k, v in tensors.items()}, str(tmp))
+        tmp.replace(directory / f"{self.state_name}.safetensors")
+        meta = {"encoder": self.encoder_config, "training": self.training_report, **meta}
+        tmp_json = directory / f"{self.state_name}.json.tmp"
+        tmp_json.write_text(json.dumps(meta, indent=1) + "\n")
+        tmp_json.replace(directory / f"{self.state_name}.json")
+
+    def _read_state(self, directory: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        from safetensors.numpy import load_file
+
+        meta = json.loads((directory / f"{self.state_name}.json").read_text())
+        tensors = load_file(str(directory / f"{self.state_name}.safetensors"))
+        saved = meta["encoder"]
+        self._encoder = get_encoder(self.encoder)
+        current = self._encoder.id
+        if saved["id"] != current:
+            raise CheckpointError(
+                f"{directory}: trained with encoder {saved['id']!r}, but spec "
+                f"{self.encoder!r} now gives {current!r}; the embeddings would not match"
+            )
+        self.encoder_config = saved
+        self.training_report = meta.get("training", {})
+        return tensors, meta
+
+
+def training_command(router: Router) -> str:
+    """The `routellm-py train` call that rebuilds `router` (non-default parameters as flags)."""
+    import inspect
+
+    sig = inspect.signature(type(router).__init__)
+    flags = []
+    for name, value in router.get_params().items():
+        default = sig.parameters[name].default
+        if name in ("strong_model", "weak_model") or value == default:
+            continue
+        flag = "--" + name.replace("_", "-")
+        if isinstance(value, bool):
+            flags.append(flag if value else "--no-" + name.replace("_", "-"))
+        else:
+            flags.append(f"{flag} {value}")
+    for model, flag, default in [
+        (router.strong_model, "--strong", DEFAULT_STRONG),
+        (router.weak_model, "--weak", DEFAULT_WEAK),
+    ]:
+        if model != default:
+            flags.append(f"{flag} '{model}'")
+    out = router.checkpoint_dir or f"routers/{router.name}"
+    data = router.provenance.get("data", "SOURCES")
+    return " ".join([f"routellm-py train {router.name} --data '{data}' --out {out}", *flags])
+
+
+def data_card(report: dict[str, Any]) -> str:
+    """Markdown table: per training source the battles, ties, battles used and the licence."""
+    from routellm_py.data.manifest import load_manifest
+
+    datasets = load_manifest()["datasets"]
+    lines = ["| source | battles | ties | used | licence |", "|---|---|---|---|---|"]
+    note = ""
+    for source, row in report.get("per_source", {}).items():
+        ds = datasets.get(source.split(":")[0].removesuffix("-gold"), {})
+        if source == "alpaca-eval":
+            note = "\n\nAlpacaEval data is CC BY-NC 4.0: this checkpoint is for research only."
+        lines.append(
+            f"| {source} | {row['battles']} | {row['ties']} | {row['used']} | "
+            f"{ds.get('license', 'user-supplied')} |"
+        )
+    return "\n".join(lines) + note

@@ -149,7 +149,8 @@ def test_routing_argument_errors(make: Any) -> None:
         c.chat.completions.create(model="router-random-0.5", router="random", messages=user("x"))
 
 
-def test_controller_construction_errors(tmp_path: Any) -> None:
+def test_controller_construction_errors(tmp_path: Any, monkeypatch: Any) -> None:
+    monkeypatch.setenv("ROUTELLM_PY_ROUTERS", str(tmp_path / "no-checkpoints"))
     with pytest.raises(KeyError, match="unknown router 'nope'"):
         Controller(["nope"], "a", "b")
     with pytest.raises(CheckpointError, match="needs a trained checkpoint"):

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Reproduce the classifier-router numbers in README.md (CPU; see README for timings).
+# Usage: bash benchmarks/classifier_routers/reproduce.sh [CKPT_ROOT]   (default /tmp/classifier_ckpts)
+set -euo pipefail
+export HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
+export ROUTELLM_PY_DATA="${ROUTELLM_PY_DATA:-../shared/data}"
+CKPT="${1:-/tmp/classifier_ckpts}"
+OUT=benchmarks/classifier_routers/results
+DATA=routerbench,arena-bench-v1,alpaca-eval,mmlu-gold
+mkdir -p "$OUT"
+
+# 1. BERT router: all-MiniLM-L6-v2 (bundled), full fine-tuning on all bundled strong-vs-weak battles.
+/usr/bin/time -v routellm-py train bert --data "$DATA" --out "$CKPT/bert" \
+  --max-length 128 --epochs 1 2> "$OUT/train_bert.log"
+
+# 2. Causal-LM router: SmolLM2-135M-Instruct (GGUF, de-quantised), a seeded 128-prompt subsample.
+/usr/bin/time -v routellm-py train causal_llm --data "$DATA" --out "$CKPT/causal_llm" \
+  --max-examples 128 --lr 1e-4 --epochs 1 2> "$OUT/train_causal_llm.log"
+
+# 3. Harness tables (decontaminated against each router's training prompts).
+BASE=random,mf,sw_ranking-with-mmlu-gold
+routellm-py bench --routers "$BASE,$CKPT/bert" --benchmarks mt-bench,mmlu,gsm8k \
+  --limit 1000 --out "$OUT/bench_bert" --no-progress
+routellm-py bench --routers "$BASE,$CKPT/bert,$CKPT/causal_llm" \
+  --benchmarks mt-bench,mmlu,gsm8k --limit 150 --out "$OUT/bench_causal_llm" --no-progress \
+  --cache-dir "$OUT/bench_bert/cache"
+
+# 4. Latency and throughput on this CPU.
+python benchmarks/classifier_routers/latency.py "$CKPT/bert" --n 100 --out "$OUT/latency_bert.json"
+python benchmarks/classifier_routers/latency.py "$CKPT/causal_llm" --n 24 \
+  --out "$OUT/latency_causal_llm.json"

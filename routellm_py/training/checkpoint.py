@@ -1,0 +1,59 @@
+"""Hugging Face weights inside a router checkpoint.
+
+The fine-tuned model and its tokenizer live in `<checkpoint>/model/` (model.safetensors,
+HF config, tokenizer files). `<checkpoint>/model_files.json` lists each file's sha256:
+the router fingerprint hashes top-level JSON files, so it changes with the weights, and
+loading checks the files are intact.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+MODEL_DIR = "model"
+MANIFEST = "model_files.json"
+
+
+def save_hf(model: Any, tokenizer: Any, directory: Path) -> None:
+    """Write model (safetensors) + tokenizer to `directory/model` atomically, then the manifest."""
+    final = directory / MODEL_DIR
+    tmp = directory / (MODEL_DIR + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    model.save_pretrained(tmp, safe_serialization=True)
+    tokenizer.save_pretrained(tmp)
+    manifest = {f.name: _sha256(f) for f in sorted(tmp.iterdir()) if f.is_file()}
+    shutil.rmtree(final, ignore_errors=True)
+    tmp.rename(final)
+    out = directory / MANIFEST
+    out.with_suffix(".tmp").write_text(json.dumps(manifest, indent=2) + "\n")
+    out.with_suffix(".tmp").replace(out)
+
+
+def verified_model_dir(directory: Path) -> Path:
+    """`directory/model` after checking every file against the manifest (ValueError if not)."""
+    manifest_path = directory / MANIFEST
+    if not manifest_path.is_file():
+        raise ValueError(f"{manifest_path} is missing; re-save the router")
+    manifest = json.loads(manifest_path.read_text())
+    model_dir = directory / MODEL_DIR
+    for name, digest in manifest.items():
+        f = model_dir / name
+        if not f.is_file():
+            raise ValueError(f"{f} is missing")
+        if _sha256(f) != digest:
+            raise ValueError(f"{f} does not match its sha256 in {MANIFEST}")
+    if not any(name.endswith(".safetensors") for name in manifest):
+        raise ValueError(f"{model_dir} holds no .safetensors weights")
+    return model_dir
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()

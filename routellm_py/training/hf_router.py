@@ -1,0 +1,173 @@
+"""What the BERT and causal-LM routers share: battles -> per-prompt targets -> fine-tune ->
+batched inference -> safetensors checkpoint (RouteLLM §4.1).
+
+Subclasses define the label space (`_battle_targets`), how a fresh model is built
+(`_build`), what network the loop trains (`_trainable`), and how class probabilities
+become P(strong wins) (`_win_from_proba`).
+"""
+
+from __future__ import annotations
+
+import json
+from abc import abstractmethod
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from routellm_py.routers.base import Router
+from routellm_py.training import labels as L
+
+
+class HFClassifierRouter(Router):
+    """Base of the fine-tuned transformer routers; not registered itself."""
+
+    # Constructor parameters every subclass has (plus its own), set by `_set_params`.
+    _TRAIN_KEYS = (
+        "lr",
+        "epochs",
+        "batch_size",
+        "max_length",
+        "val_fraction",
+        "patience",
+        "optimizer",
+        "class_weighting",
+        "seed",
+        "precision",
+        "progress",
+    )
+
+    def _set_params(self, params: dict[str, Any]) -> None:
+        """Store every constructor argument under its own name (the `get_params` contract)."""
+        super().__init__(params.pop("strong_model"), params.pop("weak_model"))
+        params.pop("self", None)
+        params.pop("__class__", None)
+        if params["max_examples"] < 0:
+            raise ValueError(f"max_examples must be >= 0 (0 = all), got {params['max_examples']}")
+        for k, v in params.items():
+            setattr(self, k, v)
+        self._model: Any = None
+        self._tokenizer: Any = None
+        self.train_report: dict[str, Any] | None = None
+
+    # ---- subclass hooks --------------------------------------------------------------------
+    @abstractmethod
+    def _battle_targets(self, pair: Any) -> np.ndarray:
+        """(n_battles, C) targets for strong-vs-weak battles (strong = model_a)."""
+
+    @abstractmethod
+    def _build(self) -> tuple[Any, Any]:
+        """(HF model, tokenizer) for a fresh fine-tune from `self.backbone`."""
+
+    @abstractmethod
+    def _load_hf(self, model_dir: Path) -> tuple[Any, Any]:
+        """(HF model, tokenizer) from a saved `model/` folder."""
+
+    @abstractmethod
+    def _win_from_proba(self, proba: np.ndarray) -> np.ndarray:
+        """P(strong wins) from the (N, C) class probabilities."""
+
+    def _fit_targets(self, targets: np.ndarray) -> np.ndarray:
+        """The targets the training network's outputs are scored against (default: as is)."""
+        return targets
+
+    def _trainable(self, training: bool = False) -> tuple[Any, Any]:
+        """(network, tokenizer) handed to `train_classifier` (training) or `predict_proba`."""
+        return self._model, self._tokenizer
+
+    # ---- training --------------------------------------------------------------------------
+    def training_rows(self, battles: Any) -> tuple[list[str], np.ndarray, np.ndarray]:
+        """Per-prompt (prompts, targets, weights) from the strong-vs-weak battles, bounded by
+        `max_examples` (a seeded subsample of prompts; 0 = all)."""
+        pair = L.strong_weak_battles(battles, self.strong_model, self.weak_model)
+        prompts, targets, weights = L.aggregate_by_prompt(
+            pair.frame["prompt"].tolist(),
+            self._battle_targets(pair),
+            pair.frame["weight"].to_numpy(),
+        )
+        keep = L.subsample(len(prompts), self.max_examples or None, self.seed)
+        return [prompts[i] for i in keep], targets[keep], weights[keep]
+
+    def fit(self, battles: Any, **kwargs: Any) -> HFClassifierRouter:
+        """Fine-tune a fresh model on the strong-vs-weak battles (see `training.labels`)."""
+        return self._fit_rows(*self.training_rows(battles))
+
+    def _fit_rows(
+        self, prompts: list[str], targets: np.ndarray, weights: np.ndarray
+    ) -> HFClassifierRouter:
+        """Fine-tune a fresh model from `self.backbone` on per-prompt targets and weights."""
+        from routellm_py.training.classifier import train_classifier
+
+        self._model, self._tokenizer = self._build()
+        net, tok = self._trainable(training=True)
+        report = train_classifier(
+            net,
+            tok,
+            prompts,
+            self._fit_targets(targets),
+            sample_weight=weights,
+            **{k: getattr(self, k) for k in self._TRAIN_KEYS},
+        )
+        self.train_report = report.to_dict()
+        self.provenance["training"] = {
+            "n_prompts": len(prompts),
+            "label_mass": targets.sum(axis=0).round(3).tolist(),
+            **self.train_report,
+        }
+        return self
+
+    # ---- inference -------------------------------------------------------------------------
+    def _win_rate(self, prompts: list[str]) -> np.ndarray:
+        from routellm_py.training.classifier import predict_proba
+
+        if self._model is None:
+            raise RuntimeError(
+                f"{self.name} router has no weights: call fit(battles) or load a checkpoint"
+            )
+        net, tok = self._trainable()
+        proba = predict_proba(net, tok, prompts, self.infer_batch_size, self.max_length)
+        return np.clip(self._win_from_proba(proba), 0.0, 1.0)
+
+    # ---- checkpoints -----------------------------------------------------------------------
+    def save(self, directory: str | Path, card: str | None = None) -> Path:
+        """As `Router.save`; under DDP only rank 0 writes and every rank waits for it."""
+        from routellm_py.training import distributed as D
+
+        if D.rank_and_world()[0] == 0:
+            super().save(directory, card)
+        D.barrier()
+        self.checkpoint_dir = Path(directory)
+        return self.checkpoint_dir
+
+    def _save_state(self, directory: Path) -> None:
+        from routellm_py.training.checkpoint import save_hf
+
+        if self._model is None:
+            raise RuntimeError(f"{self.name} router has no weights to save; fit it first")
+        save_hf(self._model, self._tokenizer, directory)
+
+    def _load_state(self, directory: Path) -> None:
+        from routellm_py.training.checkpoint import verified_model_dir
+
+        self._model, self._tokenizer = self._load_hf(verified_model_dir(directory))
+        self._model.eval()
+
+    def model_card(self) -> str:
+        report = json.dumps(self.provenance.get("training", {}), indent=2, default=str)
+        return (
+            super().model_card()
+            + f"\n## Labels\n{self._label_doc()}\n\n## Training run\n```json\n{report}\n```\n"
+            + "\nWeights: `model/` (safetensors + Hugging Face config + tokenizer), checked "
+            "against `model_files.json` on load.\n"
+        )
+
+    @abstractmethod
+    def _label_doc(self) -> str:
+        """Markdown: the battle -> label mapping and how P(strong wins) is read out."""
+
+
+def default_device() -> str:
+    """Where a loaded checkpoint runs: the GPU if there is one, else the CPU."""
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"

@@ -1,0 +1,123 @@
+"""BERT classifier router: fit on a learnable toy task, checkpoint round trip, batching,
+CLI training, and one short fine-tune of the real bundled MiniLM."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+transformers = pytest.importorskip("transformers")
+
+from routellm_py.data.aliases import DEFAULT_STRONG as S  # noqa: E402
+from routellm_py.data.aliases import DEFAULT_WEAK as W  # noqa: E402
+from routellm_py.routers.base import CheckpointError, load_router  # noqa: E402
+from routellm_py.routers.bert import BertRouter  # noqa: E402
+from routellm_py.training.testing import (  # noqa: E402
+    FRUIT,
+    VEHICLES,
+    tiny_config,
+    tiny_tokenizer,
+    toy_battles,
+)
+
+FAST = dict(lr=2e-2, epochs=3, batch_size=8, max_length=16, progress=False)
+
+
+@pytest.fixture(scope="module")
+def tiny_backbone(tmp_path_factory):
+    """A tiny random BERT encoder saved as a local backbone folder (what a hub id resolves to)."""
+    path = tmp_path_factory.mktemp("tiny_bert")
+    tok = tiny_tokenizer(FRUIT + VEHICLES)
+    torch.manual_seed(0)
+    transformers.BertModel(tiny_config("bert", len(tok))).save_pretrained(path)
+    tok.save_pretrained(path)
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def fitted(tiny_backbone):
+    return BertRouter(backbone=tiny_backbone, **FAST).fit(toy_battles(48, S, W))
+
+
+def test_learns_who_wins(fitted):
+    fruit = ["apple banana cherry", "grape apple"]
+    cars = ["car truck bus", "train car"]
+    wr = fitted.win_rate(fruit + cars)
+    assert wr[:2].min() > 0.8 and wr[2:].max() < 0.2
+    report = fitted.provenance["training"]
+    assert report["n_prompts"] == 48 and report["label_mass"] == [24.0, 0.0, 24.0]
+    assert report["train_loss"][-1] < report["train_loss"][0]
+
+
+def test_tie_share_moves_tie_mass():
+    r = BertRouter(tie_share=0.5)
+    proba = np.array([[0.2, 0.6, 0.2], [0.7, 0.0, 0.3]])
+    np.testing.assert_allclose(r._win_from_proba(proba), [0.5, 0.7])
+    np.testing.assert_allclose(BertRouter()._win_from_proba(proba), [0.2, 0.7])
+
+
+def test_save_load_round_trip_is_identical(fitted, tmp_path):
+    prompts = ["apple car", "bus grape cherry", "banana"]
+    fitted.save(tmp_path / "ckpt")
+    files = {p.name for p in (tmp_path / "ckpt").rglob("*")}
+    assert {"config.json", "README.md", "model_files.json", "model.safetensors"} <= files
+    assert not any(f.endswith((".bin", ".pt", ".pkl")) for f in files)
+    loaded = load_router(tmp_path / "ckpt")
+    assert isinstance(loaded, BertRouter) and loaded.get_params() == fitted.get_params()
+    np.testing.assert_array_equal(loaded.win_rate(prompts), fitted.win_rate(prompts))
+    assert "strong_wins" in (tmp_path / "ckpt" / "README.md").read_text()
+
+
+def test_corrupt_weights_are_refused(fitted, tmp_path):
+    d = fitted.save(tmp_path / "ckpt")
+    (d / "model" / "model.safetensors").write_bytes(b"garbage")
+    with pytest.raises(CheckpointError, match="sha256"):
+        load_router(d)
+
+
+def test_batched_equals_single(fitted):
+    prompts = ["apple", "car truck bus train car", "grape banana", "bus"]
+    batched = fitted.win_rate(prompts)
+    single = [fitted.win_rate([p])[0] for p in prompts]
+    np.testing.assert_allclose(batched, single, atol=1e-6)
+
+
+def test_unfitted_and_bad_params_raise():
+    with pytest.raises(RuntimeError, match="fit"):
+        BertRouter().win_rate(["hello"])
+    with pytest.raises(ValueError, match="tie_share"):
+        BertRouter(tie_share=2.0)
+    with pytest.raises(ValueError, match="max_examples"):
+        BertRouter(max_examples=-1)
+
+
+def test_cli_train_writes_a_loadable_checkpoint(tiny_backbone, tmp_path):
+    from routellm_py.cli import main
+
+    csv = tmp_path / "prefs.csv"
+    toy_battles(16, S, W).frame.to_csv(csv, index=False)
+    out = tmp_path / "bert"
+    args = ["train", "bert", "--data", f"csv:{csv}", "--out", str(out)]
+    flags = ["--backbone", tiny_backbone, "--epochs", "1", "--max-examples", "10", "--no-progress"]
+    assert main(args + flags) == 0
+    config = json.loads((out / "config.json").read_text())
+    assert config["params"]["max_examples"] == 10 and config["params"]["epochs"] == 1
+    assert config["provenance"]["training"]["n_prompts"] == 10
+    assert load_router(out).win_rate(["apple"]).shape == (1,)
+
+
+def test_real_minilm_smoke_fine_tune(data_dir, tmp_path):
+    """A few steps on real MT-Bench gold battles with the bundled all-MiniLM-L6-v2."""
+    from routellm_py.data.benchmarks import load_benchmark
+
+    battles = load_benchmark("mt-bench", data_dir).battles(S, W)
+    router = BertRouter(
+        max_examples=12, epochs=1, batch_size=8, max_length=32, val_fraction=0.25, progress=False
+    ).fit(battles)
+    prompts = battles.frame["prompt"].tolist()[:4]
+    wr = router.win_rate(prompts)
+    assert wr.shape == (4,) and np.all((wr >= 0) & (wr <= 1))
+    np.testing.assert_array_equal(load_router(router.save(tmp_path / "m")).win_rate(prompts), wr)

@@ -5,7 +5,8 @@ BIN     := $(VENV)/bin
 # torch==2.13.0: the CPU wheel on this project's machines; override for CUDA builds.
 TORCH   ?= torch==2.13.0
 DATA    ?= $(or $(ROUTELLM_PY_DATA),../shared/data)
-ROUTERS ?= $(shell ls routers/*/config.json 2>/dev/null | xargs -r -n1 dirname | xargs -r -n1 basename | paste -sd, -)
+# The shipped checkpoints (routers/*-with-mmlu-gold are byte-identical to the defaults).
+ROUTERS ?= random,sw_ranking,sw_ranking-judge-gold,mf,mf-judge-gold
 
 export ROUTELLM_PY_DATA := $(DATA)
 export LITELLM_LOCAL_MODEL_COST_MAP := True
@@ -26,8 +27,8 @@ $(BIN)/.installed: pyproject.toml
 install: $(BIN)/.installed
 
 bench: install
-	$(BIN)/routellm-py bench --routers random$(if $(ROUTERS),$(comma)$(ROUTERS)) \
-		--benchmarks mt-bench,mmlu,gsm8k --data-dir "$(DATA)"
+	$(BIN)/routellm-py bench --routers $(ROUTERS) --benchmarks mt-bench,mmlu,gsm8k \
+		--data-dir "$(DATA)" --overhead
 
 lint: install
 	$(BIN)/ruff check .
@@ -39,4 +40,3 @@ test: lint
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
 
-comma := ,

@@ -11,7 +11,6 @@ backbone works; the default is the bundled all-MiniLM-L6-v2 (`backbone="minilm"`
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -19,11 +18,11 @@ import numpy as np
 from routellm_py.data.aliases import DEFAULT_STRONG, DEFAULT_WEAK
 from routellm_py.routers.base import register
 from routellm_py.training import labels as L
-from routellm_py.training.hf_router import HFClassifierRouter, default_device
+from routellm_py.training.hf_router import SequenceClassifierRouter
 
 
 @register("bert")
-class BertRouter(HFClassifierRouter):
+class BertRouter(SequenceClassifierRouter):
     """Full fine-tuning of an encoder with a 3-way head (see module doc)."""
 
     def __init__(
@@ -61,12 +60,6 @@ class BertRouter(HFClassifierRouter):
             self.backbone, 3, labels=L.OUTCOME_LABELS, pad_token_id=tok.pad_token_id
         )
         return model, tok
-
-    def _load_hf(self, model_dir: Path) -> tuple[Any, Any]:
-        from transformers import AutoModelForSequenceClassification, AutoTokenizer
-
-        model = AutoModelForSequenceClassification.from_pretrained(model_dir)
-        return model.to(default_device()), AutoTokenizer.from_pretrained(model_dir)
 
     def _win_from_proba(self, proba: np.ndarray) -> np.ndarray:
         return proba[:, 0] + self.tie_share * proba[:, 1]

@@ -39,14 +39,14 @@ from routellm_py.quality.bartscore import DEFAULT_BART
 from routellm_py.quality.labels import LABEL_MODES
 from routellm_py.routers.base import register
 from routellm_py.training import labels as L
-from routellm_py.training.hf_router import HFClassifierRouter, default_device
+from routellm_py.training.hf_router import SequenceClassifierRouter
 
 CLASS_NAMES = ["large", "small"]  # class 1 = "the small model is good enough" (p_w)
 ROUTER_QUALITY = (*QUALITY_KINDS, "battles")
 
 
 @register("quality_gap")
-class QualityGapRouter(HFClassifierRouter):
+class QualityGapRouter(SequenceClassifierRouter):
     """win_rate(x) = 1 - p_w(x), p_w an encoder fine-tuned on quality-gap labels."""
 
     def __init__(
@@ -155,25 +155,6 @@ class QualityGapRouter(HFClassifierRouter):
         self.provenance["labels"] = lab.summary()
         return self._fit_rows([prompts[i] for i in keep], targets, np.ones(len(keep)))
 
-    def _fit_rows(
-        self, prompts: list[str], targets: np.ndarray, weights: np.ndarray
-    ) -> QualityGapRouter:
-        """Fine-tune a fresh encoder on (prompt, [1 - y, y]) rows with the shared loop."""
-        from routellm_py.training.classifier import train_classifier
-
-        self._model, self._tokenizer = self._build()
-        report = train_classifier(
-            self._model,
-            self._tokenizer,
-            prompts,
-            targets,
-            sample_weight=weights,
-            **{k: getattr(self, k) for k in self._TRAIN_KEYS},
-        )
-        self.train_report = report.to_dict()
-        self.provenance["training"] = {"n_prompts": len(prompts), **self.train_report}
-        return self
-
     def _battle_targets(self, pair: Any) -> np.ndarray:
         """[P(strong strictly better), P(weak at least as good)] per strong-vs-weak battle."""
         t = L.outcome_targets(pair)
@@ -188,12 +169,6 @@ class QualityGapRouter(HFClassifierRouter):
             self.backbone, 2, labels=CLASS_NAMES, pad_token_id=tok.pad_token_id
         )
         return model, tok
-
-    def _load_hf(self, model_dir: Path) -> tuple[Any, Any]:
-        from transformers import AutoModelForSequenceClassification, AutoTokenizer
-
-        model = AutoModelForSequenceClassification.from_pretrained(model_dir)
-        return model.to(default_device()), AutoTokenizer.from_pretrained(model_dir)
 
     def small_probability(self, prompts: Sequence[str]) -> np.ndarray:
         """p_w(x): the estimated Pr[H(x) >= -t*] that the small model is good enough."""

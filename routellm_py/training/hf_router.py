@@ -166,6 +166,16 @@ class HFClassifierRouter(Router):
         """Markdown: the battle -> label mapping and how P(strong wins) is read out."""
 
 
+class SequenceClassifierRouter(HFClassifierRouter):
+    """An `HFClassifierRouter` whose network is an `AutoModelForSequenceClassification`."""
+
+    def _load_hf(self, model_dir: Path) -> tuple[Any, Any]:
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+        model = AutoModelForSequenceClassification.from_pretrained(model_dir)
+        return model.to(default_device()), AutoTokenizer.from_pretrained(model_dir)
+
+
 def default_device() -> str:
     """Where a loaded checkpoint runs: the GPU if there is one, else the CPU."""
     import torch

@@ -159,8 +159,16 @@ def test_controller_construction_errors(tmp_path: Any, monkeypatch: Any) -> None
         Controller("random", "a", "b")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="route_on must be"):
         Controller(["random"], "a", "b", route_on="all")  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="checkpoint carries its own parameters"):
-        Controller(["random"], "a", "b", {"random": {"checkpoint": str(tmp_path), "seed": 1}})
+    load_router("random", seed=7).save(tmp_path / "ck")
+    with pytest.raises(CheckpointError, match=r"params \['colour'\] do not fit"):
+        Controller(
+            ["random"], "a", "b", {"random": {"checkpoint": str(tmp_path / "ck"), "colour": 1}}
+        )
+    # other keys next to 'checkpoint' override the saved parameters
+    c = Controller(
+        ["random"], "a", "b", {"random": {"checkpoint": str(tmp_path / "ck"), "seed": 3}}
+    )
+    assert c.routers["random"].get_params()["seed"] == 3
 
 
 def test_routers_load_from_checkpoints_with_dashed_names(tmp_path: Any, make: Any) -> None:

@@ -37,9 +37,12 @@ STRONG, WEAK = "openai/strong-m", "openai/weak-m"
 REF_LAUNCH = (
     "import sys, uvicorn; sys.argv = ['openai_server', '--routers', 'random', "
     "'--strong-model', {strong!r}, '--weak-model', {weak!r}, '--base-url', {base!r}, "
-    "'--api-key', 'sk-local']; import routellm.openai_server as s; "
+    "'--api-key', 'sk-local']; import routellm.openai_server as s; {freeze}"
     "uvicorn.run(s.app, host='127.0.0.1', port={port})"
 )
+# `--ref-gc-freeze`: give the reference our server's one-line garbage-collector fix, to
+# show how much of the tail difference it explains.
+GC_FREEZE = "import gc; gc.collect(); gc.freeze(); "
 
 
 def free_port() -> int:
@@ -117,9 +120,10 @@ def probe(base: str, upstream: str) -> dict[str, Any]:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--ref-python", default=None, help="python of a venv with routellm 0.2.0")
-    p.add_argument("-n", type=int, default=200)
+    p.add_argument("-n", type=int, default=1000, help="requests per load (steady state: >= 1000)")
     p.add_argument("--concurrency", default="16,32")
-    p.add_argument("--rounds", type=int, default=2)
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--ref-gc-freeze", action="store_true", help="see GC_FREEZE")
     p.add_argument("--out", default=str(HERE / "results"))
     args = p.parse_args()
     env = {
@@ -152,12 +156,19 @@ def main() -> None:
         servers["routellm-py"] = f"http://127.0.0.1:{port}/v1"
         if args.ref_python:
             ref_port = free_port()
-            code = REF_LAUNCH.format(strong=STRONG, weak=WEAK, base=f"{upstream}/v1", port=ref_port)
+            code = REF_LAUNCH.format(
+                strong=STRONG,
+                weak=WEAK,
+                base=f"{upstream}/v1",
+                port=ref_port,
+                freeze=GC_FREEZE if args.ref_gc_freeze else "",
+            )
             log = open(logs / "reference.log", "w")  # noqa: SIM115
             procs.append(
                 subprocess.Popen([args.ref_python, "-c", code], env=env, stdout=log, stderr=log)
             )
-            servers["reference-0.2.0"] = f"http://127.0.0.1:{ref_port}/v1"
+            ref_name = "reference-0.2.0" + ("+gc.freeze" if args.ref_gc_freeze else "")
+            servers[ref_name] = f"http://127.0.0.1:{ref_port}/v1"
         for proc, base in zip(procs[1:], servers.values(), strict=True):
             wait_http(base.removesuffix("/v1") + "/health", proc)
             run_load(base, "router-random-0.5", n=8, concurrency=4)  # warm-up: lazy imports
@@ -183,7 +194,13 @@ def main() -> None:
                 proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 proc.kill()
-    result = {"loads": loads, "probes": probes, "n": args.n, "rounds": args.rounds}
+    result = {
+        "loads": loads,
+        "probes": probes,
+        "n": args.n,
+        "rounds": args.rounds,
+        "ref_gc_freeze": args.ref_gc_freeze,
+    }
     (out / "compare.json").write_text(json.dumps(result, indent=2) + "\n")
     (out / "compare.md").write_text(report(result))
     print(report(result))

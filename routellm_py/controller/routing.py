@@ -36,8 +36,9 @@ Hook = Callable[[dict[str, Any]], Any]
 def load_routers(
     routers: Sequence[str | Router], config: dict[str, dict[str, Any]] | None = None
 ) -> dict[str, Router]:
-    """Load routers by name. `config[name]` may give `checkpoint` (a path) or, for untrained
-    routers such as `random`, constructor parameters."""
+    """Load routers by name. `config[name]` may give `checkpoint` (a path) and constructor
+    parameters: those of an untrained router such as `random`, or overrides of the
+    checkpoint's saved ones (e.g. `dtype`, `device_map`)."""
     config = config or {}
     out: dict[str, Router] = {}
     if isinstance(routers, str) or not routers:
@@ -51,14 +52,7 @@ def load_routers(
                 raise ValueError(f"router name {name!r} is invalid (empty, padded or ends in '-')")
             params = dict(config.get(name) or {})
             checkpoint = params.pop("checkpoint", None)
-            if checkpoint is not None and params:
-                raise ValueError(
-                    f"config for router {name!r}: a checkpoint carries its own parameters; "
-                    f"remove {sorted(params)} or drop 'checkpoint'"
-                )
-            router = (
-                load_router(checkpoint) if checkpoint is not None else load_router(name, **params)
-            )
+            router = load_router(name if checkpoint is None else checkpoint, **params)
         if name in out:
             raise ValueError(f"router {name!r} is listed twice")
         out[name] = router

@@ -198,8 +198,11 @@ class Router(ABC):
         return d
 
     @classmethod
-    def load(cls: type[R], directory: str | Path) -> R:
-        """Rebuild a router saved by `save`; the config must name this router class."""
+    def load(cls: type[R], directory: str | Path, **overrides: Any) -> R:
+        """Rebuild a router saved by `save`; the config must name this router class.
+
+        `overrides` replace saved constructor parameters that only change how the weights
+        are run, e.g. `dtype="bfloat16"` or `device_map="auto"` for a causal-LM router."""
         d = Path(directory)
         config = read_config(d)
         if cls is not Router and config["router"] != cls.name:
@@ -209,9 +212,11 @@ class Router(ABC):
             )
         router_cls = get_router_class(config["router"]) if cls is Router else cls
         try:
-            router = router_cls(**config["params"])
+            router = router_cls(**{**config["params"], **overrides})
         except TypeError as e:
-            raise CheckpointError(f"{d / CONFIG_FILE}: params do not fit {router_cls}: {e}") from e
+            raise CheckpointError(
+                f"{d / CONFIG_FILE}: params {sorted(overrides) or ''} do not fit {router_cls}: {e}"
+            ) from e
         router.provenance = config.get("provenance", {})
         try:
             router._load_state(d)
@@ -273,14 +278,15 @@ def default_checkpoint_root() -> Path:
 
 def load_router(path_or_name: str | Path, **params: Any) -> Router:
     """The one loader: a checkpoint path, a checkpoint name under `routers/`, or a
-    registry name of an untrained router (e.g. "random"), built with `params`."""
+    registry name of an untrained router (e.g. "random"), built with `params` (for a
+    checkpoint, `params` override its saved ones; see `Router.load`)."""
     p = Path(path_or_name)
     if p.is_dir() or isinstance(path_or_name, Path) or "/" in str(path_or_name):
-        return Router.load(p)
+        return Router.load(p, **params)
     name = str(path_or_name)
     ckpt = default_checkpoint_root() / name
     if (ckpt / CONFIG_FILE).is_file():
-        return Router.load(ckpt)
+        return Router.load(ckpt, **params)
     cls = get_router_class(name)
     if cls.trainable:
         raise CheckpointError(

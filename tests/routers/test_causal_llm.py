@@ -183,3 +183,21 @@ def test_real_smollm2_gguf_fine_tunes_saves_and_reloads(data_dir, tmp_path):
     assert (d / "model" / "model.safetensors").is_file() and not list(d.rglob("*.gguf"))
     assert "quantization_config" not in json.loads((d / "model" / "config.json").read_text())
     np.testing.assert_array_equal(load_router(d).win_rate(prompts), wr)
+
+
+def test_lora_learns_only_adapters_and_label_rows_then_merges(tiny_backbone, tmp_path):
+    pytest.importorskip("peft")
+    base = transformers.AutoModelForCausalLM.from_pretrained(tiny_backbone)
+    vocab = base.get_input_embeddings().weight.detach().clone()
+    r = CausalLLMRouter(backbone=tiny_backbone, **{**FAST, "lora_r": 4, "lr": 2e-2})
+    prompts = toy_battles(8, S, W).frame["prompt"].tolist()
+    wr = r.fit(toy_battles(48, S, W)).win_rate(prompts)
+    assert wr[0::2].min() > 0.7 and wr[1::2].max() < 0.3
+    assert type(r._model).__name__ == "LlamaForCausalLM"  # adapters merged: a plain model
+    emb = r._model.get_input_embeddings().weight.detach()
+    torch.testing.assert_close(emb[: len(vocab)], vocab)  # old rows frozen
+    label_ids = r._tokenizer.convert_tokens_to_ids(r._labels())
+    assert not torch.allclose(emb[label_ids[0]], emb[label_ids[-1]])  # label rows trained
+    np.testing.assert_array_equal(load_router(r.save(tmp_path / "lora")).win_rate(prompts), wr)
+    with pytest.raises(ValueError, match="lora_r must be >= 0"):
+        CausalLLMRouter(lora_r=-1)

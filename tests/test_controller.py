@@ -160,7 +160,7 @@ def test_controller_construction_errors(tmp_path: Any, monkeypatch: Any) -> None
     with pytest.raises(ValueError, match="route_on must be"):
         Controller(["random"], "a", "b", route_on="all")  # type: ignore[arg-type]
     load_router("random", seed=7).save(tmp_path / "ck")
-    with pytest.raises(CheckpointError, match=r"params \['colour'\] do not fit"):
+    with pytest.raises(CheckpointError, match=r"with overrides \['colour'\]"):
         Controller(
             ["random"], "a", "b", {"random": {"checkpoint": str(tmp_path / "ck"), "colour": 1}}
         )

@@ -11,20 +11,16 @@ mkdir -p "$OUT"
 
 # 1. BERT router: all-MiniLM-L6-v2 (bundled), full fine-tuning on all bundled strong-vs-weak battles.
 /usr/bin/time -v routellm-py train bert --data "$DATA" --out "$CKPT/bert" \
-  --max-length 128 --epochs 1 2> "$OUT/train_bert.log"
+  --max-length 128 --epochs 1 --no-progress 2> "$OUT/train_bert.log"
 
 # 2. Causal-LM router: SmolLM2-135M-Instruct (GGUF, de-quantised), full fine-tuning on a seeded
 #    3,200-prompt subsample (--max-examples keeps the CPU run under an hour).
 /usr/bin/time -v routellm-py train causal_llm --data "$DATA" --out "$CKPT/causal_llm" \
   --max-examples 3200 --lr 1e-4 --epochs 1 2> "$OUT/train_causal_llm.log"
 
-# 3. Harness tables (decontaminated against each router's training prompts).
-BASE=random,mf,sw_ranking-with-mmlu-gold
-routellm-py bench --routers "$BASE,$CKPT/bert" --benchmarks mt-bench,mmlu,gsm8k \
-  --limit 1000 --out "$OUT/bench_bert" --no-progress
-routellm-py bench --routers "$BASE,$CKPT/bert,$CKPT/causal_llm" \
-  --benchmarks mt-bench,mmlu,gsm8k --limit 1000 --out "$OUT/bench_causal_llm" --no-progress \
-  --cache-dir "$OUT/bench_bert/cache"
+# 3. Harness table (decontaminated against each router's training prompts), seeded 1,000-prompt samples.
+routellm-py bench --routers "random,mf,sw_ranking-with-mmlu-gold,$CKPT/bert,$CKPT/causal_llm" \
+  --benchmarks mt-bench,mmlu,gsm8k --limit 1000 --out "$OUT/bench_classifiers" --no-progress
 
 # 4. Latency and throughput on this CPU.
 python benchmarks/classifier_routers/latency.py "$CKPT/bert" --n 100 --out "$OUT/latency_bert.json"

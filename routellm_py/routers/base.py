@@ -215,7 +215,9 @@ class Router(ABC):
             router = router_cls(**{**config["params"], **overrides})
         except TypeError as e:
             raise CheckpointError(
-                f"{d / CONFIG_FILE}: params {sorted(overrides) or ''} do not fit {router_cls}: {e}"
+                f"{d / CONFIG_FILE}: params do not fit {router_cls}"
+                + (f" (with overrides {sorted(overrides)})" if overrides else "")
+                + f": {e}"
             ) from e
         router.provenance = config.get("provenance", {})
         try:

@@ -17,7 +17,9 @@ def test_bench_cli_smoke(data_dir, tmp_path, monkeypatch, capsys):
     assert main(argv) == 0
     text = capsys.readouterr().out
     assert "== mt-bench: 20 prompts evaluated of 80" in text
-    assert "random (expected) 0.5000    50.0%    80.0%" in text
+    assert "random band (APGR of 1,000 seeded random routers, 2.5-97.5%): 0." in text
+    assert any(ln.split()[:1] == ["length"] for ln in text.splitlines())  # the ruler row
+    assert "random (expected)   0.5000 [0." in text and "50.0%    80.0%" in text
     assert "== routing overhead" in text
     assert {p.name for p in out.iterdir()} >= {"mt-bench.csv", "mt-bench.json", "overhead.csv"}
     assert json.loads((out / "overhead.json").read_text())[0]["router"] == "random"

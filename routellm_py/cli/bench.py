@@ -1,7 +1,10 @@
 """`routellm-py bench --routers random,mf --benchmarks mt-bench,mmlu,gsm8k [--overhead]`.
 
-Prints one table per benchmark (APGR, CPT(50%), CPT(80%), $/1k queries, oracle and random
-rows) and writes CSV, JSON and PNG results under --out (see benchmarks/README.md).
+Prints one table per benchmark (APGR with a bootstrap 95% interval, CPT(50%), CPT(80%),
+$/1k queries; rows for each router, then the untrained `length` baseline, the oracle and
+random) headed by the random band (2.5-97.5 percentile of APGR over 1,000 seeded random
+routers; `*` marks APGRs above it), and writes CSV, JSON and PNG results (the band shaded)
+under --out (see benchmarks/README.md).
 """
 
 from __future__ import annotations

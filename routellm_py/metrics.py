@@ -28,13 +28,13 @@ D = sum_i g_i. A routing that sends groups of prompts strong in order j = 1..k, 
 holding m_j prompts with total gain G_j, has points x_j = (m_1 + ... + m_j) / n and
 PGR_j = (G_1 + ... + G_j) / D, so APGR = sum_j (x_j - x_{j-1}) (PGR_{j-1} + PGR_j) / 2.
 `_apgr_rows` evaluates it for many routings at once (one row each).
-- Random band (`random_apgr_band`): a router with continuous random win rates routes
-  the prompts in a uniformly random order pi, one prompt per group, so
+- Random band, `percentile_interval(random_apgrs(...))`: a router with continuous random
+  win rates routes the prompts in a uniformly random order pi, one prompt per group, so
   APGR(pi) = 1 / (2n) + sum_i (n - i) g_pi(i) / (n D), with mean exactly 1/2. The band is
   the 2.5-97.5 percentile of APGR over R seeded permutations (default 1,000).
-- Bootstrap (`bootstrap_apgr`): B resamples of the n prompts with replacement (seeded);
-  a resample is the original prompts with multiplicities c_i, so the routing order (win
-  rates descending, ties grouped) is the original one with m_j = sum c_i and
+- Bootstrap, `percentile_interval(bootstrap_apgrs(...))`: B resamples of the n prompts with
+  replacement (seeded); a resample is the original prompts with multiplicities c_i, so the
+  routing order (win rates descending, ties grouped) is the original one with m_j = sum c_i and
   G_j = sum c_i g_i over tie group j; the interval is the 2.5-97.5 percentile of the B
   APGRs (percentile bootstrap, Efron & Tibshirani 1993, ch. 13). Resamples whose
   strong and weak means tie (D = 0: PGR undefined) are left out.
@@ -219,11 +219,17 @@ def _apgr_rows(counts: np.ndarray, gains: np.ndarray) -> np.ndarray:
     return np.where(c[:, -1] == 0, np.nan, out)
 
 
-def _interval(values: np.ndarray, level: float) -> tuple[float, float]:
+def percentile_interval(values: Sequence[float], level: float = 0.95) -> tuple[float, float]:
+    """(low, high): the central `level` interval of `values` (2.5 and 97.5 percentiles at
+    0.95), NaN entries left out. The random band is `percentile_interval(random_apgrs(s, w))`;
+    a router's bootstrap interval is `percentile_interval(bootstrap_apgrs(rates, s, w))`."""
     if not 0.0 < level < 1.0:
         raise ValueError(f"level must be in (0, 1), got {level!r}")
+    v = np.asarray(values, dtype=np.float64)
+    if v.size == 0 or np.isnan(v).all():
+        raise ValueError("no defined values (all NaN: strong and weak tie on every resample?)")
     tail = (1.0 - level) / 2 * 100
-    lo, hi = np.nanpercentile(values, [tail, 100 - tail])
+    lo, hi = np.nanpercentile(v, [tail, 100 - tail])
     return float(lo), float(hi)
 
 
@@ -256,10 +262,10 @@ def random_apgrs(
 def random_curve_band(
     strong_scores: Sequence[float],
     weak_scores: Sequence[float],
-    grid: Sequence[float],
+    grid: np.ndarray,
+    level: float = 0.95,
     n_routers: int = 1000,
     seed: int = 0,
-    level: float = 0.95,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Pointwise central `level` interval of performance y(x) at each strong fraction of
     `grid`, over the same seeded random routers as `random_apgrs`: the band plots draw."""
@@ -274,19 +280,6 @@ def random_curve_band(
     tail = (1.0 - level) / 2 * 100
     lo, hi = np.percentile(np.concatenate(ys), [tail, 100 - tail], axis=0)
     return lo, hi
-
-
-def random_apgr_band(
-    strong_scores: Sequence[float],
-    weak_scores: Sequence[float],
-    n_routers: int = 1000,
-    seed: int = 0,
-    level: float = 0.95,
-) -> tuple[float, float]:
-    """(low, high): the central `level` interval (2.5-97.5 percentile at 0.95) of the APGR
-    of `n_routers` seeded random routers on these prompts. A router beats a coin here when
-    its APGR lies above `high`."""
-    return _interval(random_apgrs(strong_scores, weak_scores, n_routers, seed), level)
 
 
 def bootstrap_apgrs(
@@ -314,22 +307,6 @@ def bootstrap_apgrs(
         gains = np.add.reduceat(mult * g, starts, axis=1)
         parts.append(_apgr_rows(counts, gains))
     return np.concatenate(parts)
-
-
-def bootstrap_apgr(
-    win_rates: Sequence[float],
-    strong_scores: Sequence[float],
-    weak_scores: Sequence[float],
-    n_boot: int = 1000,
-    seed: int = 0,
-    level: float = 0.95,
-) -> tuple[float, float]:
-    """(low, high): percentile-bootstrap `level` interval of the router's APGR, prompts
-    resampled with replacement `n_boot` times (seeded)."""
-    values = bootstrap_apgrs(win_rates, strong_scores, weak_scores, n_boot, seed)
-    if np.isnan(values).all():
-        raise ValueError("APGR is undefined on every resample: strong and weak always tie")
-    return _interval(values, level)
 
 
 def strong_weights(win_rates: Sequence[float], strong_fraction: float) -> np.ndarray:

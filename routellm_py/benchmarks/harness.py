@@ -223,7 +223,7 @@ def evaluate(
     baseline (unless listed as a router), oracle and random (expected); with intervals."""
     s, w = bench.scores(strong), bench.scores(weak)
     tokens = (M.estimate_input_tokens(bench.prompts), float(output_tokens))
-    band = M.random_apgr_band(s, w, N_RANDOM)
+    band = M.percentile_interval(M.random_apgrs(s, w, N_RANDOM))
     notes: list[str] = []
     rates: dict[str, np.ndarray] = {}
     for label, router in routers.items():
@@ -243,14 +243,15 @@ def evaluate(
     rates[ORACLE], kinds[ORACLE] = s - w, "baseline"  # the oracle routes by the gain itself
     curves = {label: M.routed_curve(r, s, w) for label, r in rates.items()}
     curves[RANDOM] = M.random_curve(s, w)
-    rows = [
-        _row(label, kinds[label], curves[label], M.bootstrap_apgr(r, s, w, N_BOOT), band,
-             (strong, weak), tokens, notes)
-        for label, r in rates.items()
-    ]  # fmt: skip
+    rows = []
+    for label, r in rates.items():
+        ci = M.percentile_interval(M.bootstrap_apgrs(r, s, w, N_BOOT))
+        rows.append(
+            _row(label, kinds[label], curves[label], ci, band, (strong, weak), tokens, notes)
+        )
     rows.append(_row(RANDOM, "baseline", curves[RANDOM], band, band, (strong, weak), tokens, notes))
     grid = np.linspace(0, 1, 101)
-    band_curve = (grid, *M.random_curve_band(s, w, grid, N_RANDOM))
+    band_curve = (grid, *M.random_curve_band(s, w, grid, n_routers=N_RANDOM))
     return Evaluation(curves, pd.DataFrame(rows), notes, tokens[0], band, band_curve)
 
 

@@ -52,7 +52,7 @@ def test_random_router_end_to_end(data_dir, tmp_path, cache_env):
     assert row.loc["oracle", "APGR"] == pytest.approx(M.apgr(M.oracle_curve(s, w)))
     assert (mt.strong_mean, mt.weak_mean) == pytest.approx((s.mean(), w.mean()))
     # significance: the band, each row's bootstrap interval, the length baseline
-    assert mt.random_band == M.random_apgr_band(s, w, 1000, seed=0)
+    assert mt.random_band == M.percentile_interval(M.random_apgrs(s, w, 1000, seed=0))
     lo, hi = mt.random_band
     assert lo < 0.5 < hi
     assert tuple(row.loc["random (expected)", ["APGR 2.5%", "APGR 97.5%"]]) == (lo, hi)
@@ -61,7 +61,7 @@ def test_random_router_end_to_end(data_dir, tmp_path, cache_env):
     assert row.loc["length", "kind"] == "baseline"
     rates = load_router("random").win_rate(mt.prompts)
     ci = tuple(row.loc["random", ["APGR 2.5%", "APGR 97.5%"]])
-    assert ci == M.bootstrap_apgr(rates, s, w, 1000, seed=0)
+    assert ci == M.percentile_interval(M.bootstrap_apgrs(rates, s, w, 1000, seed=0))
     assert ci[0] < row.loc["random", "APGR"] < ci[1]
     assert row.loc["oracle", "above band"] and not row.loc["random (expected)", "above band"]
     assert row["above band"].tolist() == (row["APGR"] > hi).tolist()[:3] + [False]

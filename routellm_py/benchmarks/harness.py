@@ -132,23 +132,27 @@ def _cosine_drops(
 
 
 def evaluation_set(
-    name: str,
+    name: str | Benchmark,
     routers: dict[str, Router],
     data_dir: str | Path | None = None,
     decontaminate: bool = True,
     limit: int | None = None,
     encoder_spec: str | None = None,
 ) -> tuple[Benchmark, int, dict[str, int], dict[str, int]]:
-    """(prompts to evaluate, total before drops, drops by reason, cosine drops by router)."""
-    full = load_benchmark(name, data_dir)
+    """(prompts to evaluate, total before drops, drops by reason, cosine drops by router).
+
+    `name` is a built-in benchmark or a user's eval set (`data.evalset.load_eval_set`),
+    which has no gold split and no RouteLLM list: steps 2 and 4 only."""
+    full = name if isinstance(name, Benchmark) else load_benchmark(name, data_dir)
     bench, gold = full.split_gold()
     dropped = {"gold": len(gold)}
     per_router: dict[str, int] = {}
     if decontaminate:
-        listed = load_contaminated(name, data_dir)
-        mask = ~bench.frame["prompt"].isin(listed).to_numpy()
-        dropped["routellm_list"] = int((~mask).sum())
-        bench = bench.subset(mask)
+        if full.name in BENCHMARKS:
+            listed = load_contaminated(full.name, data_dir)
+            mask = ~bench.frame["prompt"].isin(listed).to_numpy()
+            dropped["routellm_list"] = int((~mask).sum())
+            bench = bench.subset(mask)
         drop, per_router = _cosine_drops(bench.prompts, routers, data_dir, encoder_spec)
         dropped["train_cosine"] = int(drop.sum())
         bench = bench.subset(~drop)
@@ -257,7 +261,7 @@ def evaluate(
 
 def run_benchmark(
     routers: Sequence[str | Router] | Mapping[str, Router],
-    benchmarks: Sequence[str] = BENCHMARKS,
+    benchmarks: Sequence[str | Benchmark] = BENCHMARKS,
     data_dir: str | Path | None = None,
     strong: str = DEFAULT_STRONG,
     weak: str = DEFAULT_WEAK,
@@ -270,18 +274,22 @@ def run_benchmark(
     encoder_spec: str | None = None,
     progress: bool = True,
 ) -> dict[str, BenchmarkResult]:
-    """Evaluate `routers` (names/paths/Routers, or a label -> Router mapping) on `benchmarks`;
-    print nothing, write CSV/JSON/PNG under `out` (skipped if `out` is None). Scores are
-    cached under `cache_dir` (default: `scores.default_cache_dir(out)`)."""
-    unknown = [b for b in benchmarks if b not in BENCHMARKS]
+    """Evaluate `routers` (names/paths/Routers, or a label -> Router mapping) on `benchmarks`
+    (built-in names or eval-set Benchmarks); print nothing, write CSV/JSON/PNG under `out`
+    (skipped if `out` is None). Scores are cached under `cache_dir` (default:
+    `scores.default_cache_dir(out)`)."""
+    unknown = [b for b in benchmarks if not isinstance(b, Benchmark) and b not in BENCHMARKS]
     if unknown:
         raise KeyError(f"unknown benchmarks {unknown}; valid: {', '.join(BENCHMARKS)}")
+    names = [b.name if isinstance(b, Benchmark) else b for b in benchmarks]
+    if len(set(names)) != len(names):
+        raise ValueError(f"benchmarks {names} name one set twice")
     resolved = dict(routers) if isinstance(routers, Mapping) else resolve_routers(routers)
     cache = cache_dir if cache_dir is not None else default_cache_dir(out)
     results = {}
-    for name in benchmarks:
+    for name, spec in zip(names, benchmarks, strict=True):
         bench, n_total, dropped, per_router = evaluation_set(
-            name, resolved, data_dir, decontaminate, limit, encoder_spec
+            spec, resolved, data_dir, decontaminate, limit, encoder_spec
         )
         ev = evaluate(bench, resolved, strong, weak, cache, batch_size, output_tokens, progress)
         results[name] = BenchmarkResult(

@@ -115,13 +115,14 @@ def score_column(
     """`cells` as floats (None/NaN/blank are NaN), each checked to be in [low, high] (or 0/1)."""
     cells = cells.mask(cells.map(lambda v: isinstance(v, str) and not v.strip()))
     s = pd.to_numeric(cells, errors="coerce").astype(np.float64)
-    ok = s.isin([0.0, 1.0]) if binary else s.between(low, high)
+    ok = (s.isin([0.0, 1.0]) if binary else s.between(low, high)) & np.isfinite(s)
     bad = (s.isna() & cells.notna()) | ~(ok | s.isna())
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
         value = cells.iloc[i]
         shown = repr(value) if isinstance(value, str) else str(value)
         scale = "0, 1" if binary else f"a number in [{low:g}, {high:g}]"
+        scale = "a finite number" if np.isinf([low, high]).all() else scale
         raise fail(where, i + 1, f"column {model!r} is {shown}; expected {scale} or empty")
     return s
 

@@ -14,6 +14,9 @@ The `task` column is the unit of leave-one-task-out validation:
 | mmlu-gold      | 0/1, the 2 RouteLLM models   | MMLU subject (`category`)           |
 | arena-bench-v1 | GPT-4 grade 1-10, 14 models  | "arena-bench-v1" (no split)         |
 | vicuna-bench   | GPT-4 rubric 1-5, 4 models   | "vicuna-bench" (no split)           |
+
+Overlaps: 72 llmrouter-test prompts are also in llmrouter (all 50 human_eval); 59
+Faithful-CoT questions are in both ASDiv and MultiArith. Hold out by prompt text.
 """
 
 from __future__ import annotations

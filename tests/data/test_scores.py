@@ -86,6 +86,9 @@ def test_mmlu_pro_slice_malformed_names_file_row_column(data_dir, fake_dir):
 
 def test_faithful_cot_matches_readme(data_dir):
     t = score_table("faithful-cot", data_dir)
+    # explicit aliases only: known models merged, distinct ones kept apart
+    assert canonical_model("Mistral-7B-Instruct-v0.2") == "mistralai/Mistral-7B-Instruct-v0.2"
+    assert canonical_model("gpt-4o") == "gpt-4o" and canonical_model("Yi-34B") == "Yi-34B"
     assert len(t) == 3947 and t.tasks == ["AQUA", "ASDiv", "MultiArith", "SVAMP"]
     # undated gpt-4 stays its own model, never gpt-4-0314 (AlpacaEval's `gpt4`)
     assert t.models[0] == "gpt-4" and canonical_model("gpt-4") == "gpt-4"
@@ -110,9 +113,22 @@ def test_llmrouter_matches_readme(data_dir, name, rows, tasks, codegemma):
     assert fractional.any()
 
 
-def test_llmrouter_train_task_counts(data_dir):
-    counts = score_table("llmrouter", data_dir).frame.task.value_counts()
+def test_llmrouter_train_task_counts_and_test_overlap(data_dir):
+    train = score_table("llmrouter", data_dir).frame
+    counts = train.task.value_counts()
     assert counts["gsm8k"] == 500 and counts["human_eval"] == 164 and counts["mmlu"] == 486
+    test = score_table("llmrouter-test", data_dir).frame
+    shared = test[test.prompt.isin(set(train.prompt))]  # documented in data/README.md
+    assert shared.task.value_counts().to_dict() == {"human_eval": 50, "mbpp": 19, "gpqa": 3}
+
+
+def test_faithful_cot_repeats_are_kept_and_reported(data_dir):
+    report = {}
+    t = score_table("faithful-cot", data_dir, report=report)
+    assert report == {"faithful-cot": {"rows repeating an earlier row's prompt text (kept)": 79}}
+    repeated = t.frame[t.frame.prompt.duplicated(keep=False)]
+    both = repeated.groupby("prompt").task.agg(lambda s: tuple(sorted(set(s))))
+    assert (both == ("ASDiv", "MultiArith")).sum() == 59
 
 
 def test_vicuna_bench_grades_and_battles(data_dir):
@@ -242,7 +258,7 @@ def test_new_sources_are_registered_with_licences(data_dir):
     assert summary.loc["llmrouter-test", "battles"] == 350 * 36
     assert summary.loc["faithful-cot", "battles"] == 3947 * 15
     assert summary.loc["faithful-cot", "weight"] == pytest.approx(3947 * 15 * 0.5)
-    assert report == {}
+    assert list(report) == ["faithful-cot"]  # only the kept repeats (see above)
 
 
 def test_csv_slices_read_without_pandas_agree(data_dir):

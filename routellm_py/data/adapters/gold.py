@@ -72,9 +72,14 @@ def _table(
     report: Report | None,
     what: str = "correctness",
 ) -> ScoreTable:
-    """Rows without prompt text are left out and reported; the rest become a ScoreTable."""
+    """Rows without prompt text are left out and reported; the rest become a ScoreTable.
+    Rows repeating an earlier row's prompt under another key are kept and reported (they
+    leak across tasks in leave-one-task-out validation: Faithful-CoT has 59 questions in
+    both ASDiv and MultiArith)."""
     meta = pd.DataFrame({"key": key, "prompt": frame["prompt"], "source": name, "task": task})
     table = pd.concat([meta, frame[list(models)]], axis=1)
     empty = ~table["prompt"].map(is_text)
     note(report, name, "rows without prompt text left out", empty.sum())
+    repeats = table["prompt"][~empty].duplicated().sum()
+    note(report, name, "rows repeating an earlier row's prompt text (kept)", repeats)
     return ScoreTable(name, table[~empty], what=what)

@@ -77,6 +77,8 @@ def _read(fmt: str, path: Path) -> pd.DataFrame:
             return pd.read_csv(path, dtype=str, keep_default_na=False)
         if fmt == "parquet":
             return pd.read_parquet(path)
+    except ImportError as e:
+        raise ImportError(f"reading {path} needs pyarrow: pip install pyarrow") from e
     except (ValueError, OSError) as e:
         raise AdapterError(f"{path}: cannot be read as {fmt}: {e}") from e
     return pd.DataFrame.from_records(read_jsonl(path))

@@ -34,7 +34,10 @@ PROMPTS = [f"question number {i}: what is {i} plus {i}?" for i in range(40)]
 @pytest.fixture(scope="module")
 def ups() -> Iterator[tuple[Upstream, Upstream]]:
     """Two upstreams: one per model, to check per-model api_base."""
-    with Upstream(hang_seconds=6) as strong, Upstream(hang_seconds=6) as weak:
+    with (
+        Upstream(hang_seconds=6, retry_after="0.2") as strong,
+        Upstream(hang_seconds=6, retry_after="0.2") as weak,
+    ):
         yield strong, weak
 
 
@@ -263,18 +266,18 @@ def test_sync_and_async_streaming(make: Any) -> None:
     assert c.stats()["served"] == {"openai/weak-m": 1, "openai/strong-m": 1}
 
 
-@pytest.mark.parametrize("mode", ["500", "429", "malformed", "timeout"])
+@pytest.mark.parametrize("mode", ["500", "429", "malformed", "hang"])
 def test_transient_failures_are_retried_and_reported(
     make: Any, ups: tuple[Upstream, Upstream], mode: str
 ) -> None:
-    c = make(num_retries=2, timeout=2.0 if mode == "timeout" else 30.0)
+    c = make(num_retries=2, attempt_timeout=2.0 if mode == "hang" else None)
     ups[1].fail(mode, times=2)
     r = c.chat.completions.create(model="router-random-1", messages=user("hi"))
     assert r.choices[0].message.content == "echo: hi"
     attempts = r.routing["attempts"]
     assert [a["ok"] for a in attempts] == [False, False, True]
     assert {a["model"] for a in attempts} == {"openai/weak-m"}
-    expected_status = {"500": 500, "429": 429, "malformed": 500, "timeout": 408}[mode]
+    expected_status = {"500": 500, "429": 429, "malformed": 500, "hang": 408}[mode]
     assert attempts[0]["status_code"] == expected_status
     assert c.stats()["failed_attempts"] == {"openai/weak-m": 2}
     assert len(ups[1].requests) == 3  # no hidden SDK retries: 3 attempts, 3 requests
@@ -306,8 +309,8 @@ def test_fallback_to_the_other_model(make: Any, ups: tuple[Upstream, Upstream]) 
 
 def test_total_failure_raises_with_every_attempt(make: Any, ups: tuple[Upstream, Upstream]) -> None:
     events: list[dict[str, Any]] = []
-    c = make(num_retries=1, timeout=1.0, on_decision=events.append)
-    ups[1].fail("timeout", times=2)
+    c = make(num_retries=1, attempt_timeout=1.0, on_decision=events.append)
+    ups[1].fail("hang", times=2)
     with pytest.raises(UpstreamError, match="after 2 attempt") as info:
         c.chat.completions.create(model="router-random-1", messages=user("hi"))
     assert info.value.status == 504
@@ -350,22 +353,78 @@ def test_error_messages_hide_api_keys() -> None:
     assert "sk-secret-123" not in str(plan.error())
 
 
+def provider_error(status: int, headers: dict[str, str] | None = None) -> Exception:
+    """An exception shaped like litellm's: `status_code` and the response headers."""
+    err = type(f"Status{status}", (Exception,), {"status_code": status})()
+    err.litellm_response_headers = headers  # type: ignore[attr-defined]
+    return err
+
+
+def run_plan(plan: AttemptPlan, errors: list[Exception]) -> list[tuple[str, float]]:
+    """Fail the attempts of `plan` with `errors` in turn; (model, delay) of each attempt."""
+    got = []
+    for attempt, err in zip(plan, errors, strict=False):
+        got.append((attempt.endpoint.model, attempt.delay))
+        plan.failed(attempt.endpoint, err)
+    return got
+
+
 def test_backoff_is_exponential_and_capped() -> None:
     plan = make_plan(num_retries=4, fallback=True)
-    delays = []
-    for endpoint, delay in plan:
-        delays.append((endpoint.model, delay))
-        plan.failed(endpoint, TimeoutError("x"))  # no status: not retried
-    assert delays == [("a", 0.0), ("b", 0.0)]
-    plan = make_plan(num_retries=4)
-    err = type("Unavailable", (Exception,), {"status_code": 503})
-    delays = []
-    for endpoint, delay in plan:
-        delays.append(delay)
-        plan.failed(endpoint, err())
+    bug = [RuntimeError("x")] * 3  # no status: not retried, but the other model may work
+    assert run_plan(plan, bug) == [("a", 0.0), ("b", 0.0)]
+    delays = [d for _, d in run_plan(make_plan(num_retries=4), [provider_error(503)] * 5)]
     # nominal 0, 1, 2, 4 -> cap 3, 3 ; jitter scales each by [0.5, 1]
     for got, nominal in zip(delays, [0, 1, 2, 3, 3], strict=True):
         assert nominal * 0.5 <= got <= nominal
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 422])
+def test_client_errors_end_the_plan(status: int) -> None:
+    """The other model would refuse the same request: neither retried nor fallen back."""
+    plan = make_plan(num_retries=3, fallback=True)
+    assert run_plan(plan, [provider_error(status)] * 4) == [("a", 0.0)]
+    assert plan.error().status == (400 if status in (400, 422) else 502)
+
+
+@pytest.mark.parametrize(
+    ("headers", "delay"),
+    [
+        ({"Retry-After": "2"}, 2.0),
+        ({"retry-after": "0.25"}, 0.25),
+        ({"retry-after-ms": "1500", "retry-after": "9"}, 1.5),
+        ({"Retry-After": "Fri, 01 Jan 1999 00:00:00 GMT"}, 0.0),  # a date in the past
+    ],
+)
+def test_retry_after_is_honoured(headers: dict[str, str], delay: float) -> None:
+    plan = make_plan(num_retries=1)
+    got = run_plan(plan, [provider_error(429, headers)] * 2)
+    assert got == [("a", 0.0), ("a", delay)]
+    error = plan.error()
+    assert (error.status, error.retry_after) == (429, delay)
+
+
+def test_retry_after_beyond_the_cap_falls_back_at_once() -> None:
+    plan = make_plan(num_retries=3, fallback=True, max_retry_after=10.0)
+    got = run_plan(plan, [provider_error(429, {"Retry-After": "60"})] * 2)
+    assert got == [("a", 0.0), ("b", 0.0)]  # no 60 s wait, no retry of a
+    assert plan.error().retry_after == 60.0
+
+
+def test_one_deadline_bounds_every_attempt_and_wait() -> None:
+    plan = make_plan(num_retries=5, backoff=0.2, max_backoff=0.2, deadline_s=0.5)
+    start = time.monotonic()
+    timeouts = []
+    for attempt in plan:
+        assert attempt.timeout <= 0.5 - (time.monotonic() - start) - attempt.delay + 1e-3
+        timeouts.append(attempt.timeout)
+        time.sleep(attempt.delay + 0.1)  # a call that fails after 0.1 s
+        plan.failed(attempt.endpoint, provider_error(503))
+    assert 2 <= len(timeouts) < 6 and time.monotonic() - start < 0.6
+    assert plan.routing["deadline_exceeded"] is True
+    assert "deadline of 0.5 s reached" in str(plan.error())
+    capped = make_plan(deadline_s=100.0, attempt_timeout=2.0)
+    assert [a.timeout for a in capped] == [2.0]
 
 
 # ---- batching -------------------------------------------------------------------------------

@@ -210,7 +210,7 @@ def test_openai_client_gets_typed_errors(client: openai.OpenAI) -> None:
     assert missing.value.body["code"] == "model_not_found"
 
 
-@pytest.mark.parametrize(("mode", "status"), [("500", 502), ("malformed", 502), ("timeout", 504)])
+@pytest.mark.parametrize(("mode", "status"), [("500", 502), ("malformed", 502), ("hang", 504)])
 def test_upstream_failures_are_reported(
     client: openai.OpenAI, up: Upstream, mode: str, status: int
 ) -> None:

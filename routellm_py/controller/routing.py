@@ -171,6 +171,8 @@ class Routing:
         self, prompts: Sequence[str | Sequence[dict[str, Any]]], router: str
     ) -> list[float]:
         """P(strong wins) per prompt (or messages list), batched; routes on the configured text."""
+        if isinstance(prompts, str | bytes):
+            raise TypeError("prompts must be a list of prompts, not one string; wrap it: [prompt]")
         self.spec(router=router, threshold=0.0)
         texts = [self._text(prompt_to_messages(p)) for p in prompts]
         return [float(w) for w in self.routers[router].win_rate(texts)]

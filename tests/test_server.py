@@ -55,7 +55,10 @@ class SlowRouter(Router):
         return np.full(len(prompts), 0.5)
 
 
-def make_controller(up: Upstream, timeout: float = 2.0, num_retries: int = 1) -> Controller:
+def make_controller(
+    up: Upstream, timeout: float = 30.0, num_retries: int = 1, **kw: Any
+) -> Controller:
+    kw.setdefault("attempt_timeout", 1.0)  # a hung upstream leaves time for a retry
     return Controller(
         ["random", "slow-test"],
         {"model": "openai/strong-m", "api_base": up.base_url, "api_key": "sk-strong-secret"},
@@ -63,6 +66,7 @@ def make_controller(up: Upstream, timeout: float = 2.0, num_retries: int = 1) ->
         timeout=timeout,
         num_retries=num_retries,
         backoff=0.0,
+        **kw,
     )
 
 
@@ -327,7 +331,8 @@ def test_slow_router_blocks_nothing_and_waiting_requests_batch(
 
 def test_concurrent_load_loses_and_duplicates_nothing(up: Upstream) -> None:
     run_load = load_test_module().run_load
-    controller = make_controller(up, timeout=60.0, num_retries=0)  # no retry may hide a loss
+    # no retry may hide a loss
+    controller = make_controller(up, timeout=60.0, num_retries=0, attempt_timeout=None)
     with BackgroundServer(create_app(controller)) as srv:
         result = run_load(srv.base_url, "router-random-0.5", n=200, concurrency=32)
         streamed = run_load(srv.base_url, "router-random-0.5", n=64, concurrency=16, stream=True)

@@ -24,7 +24,7 @@ from routellm_py.controller import (
     routing_text,
 )
 from routellm_py.controller.batcher import WinRateBatcher
-from routellm_py.controller.calls import AttemptPlan
+from routellm_py.controller.calls import AttemptPlan, load_litellm
 from routellm_py.routers.base import CheckpointError
 from tests.upstream import Upstream
 
@@ -150,6 +150,17 @@ def test_routing_argument_errors(make: Any) -> None:
         c.route("hi", "random", 0.5, strong_fraction=0.3)
     with pytest.raises(RoutingError, match="either a router model string or router"):
         c.chat.completions.create(model="router-random-0.5", router="random", messages=user("x"))
+
+
+def test_a_string_is_not_a_batch_of_prompts(make: Any) -> None:
+    """`route_batch("hello")` would route five one-letter prompts; refused like win_rate."""
+    c = make()
+    for call in (c.route_batch, c.win_rates):
+        with pytest.raises(TypeError, match="not one string; wrap it"):
+            call("hello", "random", 0.5) if call == c.route_batch else call("hello", "random")
+    assert c.route_batch(["hello"], "random", 0.0) == ["openai/strong-m"]
+    with pytest.raises(RoutingError, match="threshold must be a number"):
+        c.route("hi", "random", "١")  # an Arabic-Indic one is not a threshold
 
 
 def test_controller_construction_errors(tmp_path: Any, monkeypatch: Any) -> None:
@@ -337,6 +348,84 @@ def test_broken_stream_raises_after_partial_output(
         asyncio.run(consume())
     last = info.value.routing["attempts"][-1]
     assert last["mid_stream"] is True and last["ok"] is False
+
+
+@pytest.mark.parametrize("mode", ["malformed", "nonopenai"])
+def test_a_stream_that_is_not_openai_is_retried_before_any_chunk(
+    make: Any, ups: tuple[Upstream, Upstream], mode: str
+) -> None:
+    """litellm turns a 200 non-SSE body into one empty final chunk; it must count as a
+    failed attempt (retried, then fallen back), not as an empty answer."""
+    c = make(num_retries=1, fallback=True)
+    ups[1].fail(mode, times=2, model="weak-m")
+    stream = c.chat.completions.create(model="router-random-1", messages=user("a b"), stream=True)
+    assert "".join(ch.choices[0].delta.content or "" for ch in stream) == "echo: a b"
+    attempts = stream.routing["attempts"]
+    assert [(a["model"], a["ok"]) for a in attempts] == [
+        ("openai/weak-m", False),
+        ("openai/weak-m", False),
+        ("openai/strong-m", True),
+    ]
+    assert c.stats()["served"] == {"openai/strong-m": 1}
+
+
+def test_a_broken_stream_counts_as_failed_not_served(
+    make: Any, ups: tuple[Upstream, Upstream]
+) -> None:
+    c = make()
+    ups[1].fail("midstream")
+    stream = c.chat.completions.create(model="router-random-1", messages=user("a b c"), stream=True)
+    with pytest.raises(UpstreamError, match="after 2 attempt"):
+        list(stream)
+    stats = c.stats()
+    assert (stats["served"], stats["failed"]) == ({}, {"openai/weak-m": 1})
+    # a reader that stops early: cancelled, neither served nor failed
+    stream = c.chat.completions.create(model="router-random-1", messages=user("a b c"), stream=True)
+    next(iter(stream))
+    stream.chunks.close()  # type: ignore[attr-defined]
+    assert c.stats()["cancelled"] == 1 and c.stats()["served"] == {}
+
+
+def test_one_deadline_for_the_whole_request(make: Any, ups: tuple[Upstream, Upstream]) -> None:
+    """`timeout` bounds all attempts together: a hung upstream is not waited for once per
+    retry and again for the fallback (before: up to (retries + 1) * 2 * timeout)."""
+    c = make(timeout=1.0, num_retries=3, fallback=True)
+    ups[1].fail("hang", times=4)
+    start = time.monotonic()
+    with pytest.raises(UpstreamError, match="deadline of 1 s reached") as info:
+        c.chat.completions.create(model="router-random-1", messages=user("hi"))
+    assert time.monotonic() - start < 1.8
+    assert info.value.status == 504 and len(info.value.routing["attempts"]) == 1
+
+
+def test_responses_are_copies_litellm_logging_never_sees_mutated(make: Any) -> None:
+    """litellm serialises the response it returned in its logging thread; tagging that
+    same object (model, routing) raced with it ("dictionary changed size during
+    iteration" in pydantic-core). The Controller returns a tagged copy instead."""
+    from litellm.integrations.custom_logger import CustomLogger
+
+    litellm = load_litellm()
+    seen: list[Any] = []
+    logged = threading.Event()
+
+    class Spy(CustomLogger):  # type: ignore[misc]
+        def log_success_event(
+            self, kwargs: Any, response_obj: Any, start_time: Any, end_time: Any
+        ) -> None:
+            seen.append(response_obj)
+            logged.set()
+
+    spy = Spy()
+    litellm.callbacks.append(spy)
+    try:
+        c = make()
+        r = c.chat.completions.create(model="router-random-1", messages=user("hi"))
+        assert logged.wait(10)
+    finally:
+        litellm.callbacks.remove(spy)
+    assert r.model == "openai/weak-m" and r.routing["served_model"] == "openai/weak-m"
+    assert seen[0] is not r
+    assert seen[0].model == "weak-m" and "routing" not in (seen[0].model_extra or {})
 
 
 def make_plan(**kw: Any) -> AttemptPlan:

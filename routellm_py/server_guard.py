@@ -188,6 +188,7 @@ class Guard:
                 f"server busy: {self.in_flight} requests in flight (--max-concurrency "
                 f"{self.max_concurrency}); retry shortly"
             )
+            log.warning("refused a request to %s: %s", scope["path"], message)
             await self.reject(scope, receive, send, 503, message, "server_busy")
             return
         self.in_flight += 1

@@ -282,6 +282,8 @@ def create_app(
 
     if find_spec("fastapi") is None or find_spec("uvicorn") is None:
         raise ImportError("the server needs the [serve] extra: pip install 'routellm-py[serve]'")
+    if max_concurrency < 1 or not body_timeout > 0 or max_body_bytes < 1:
+        raise ValueError("need max_concurrency >= 1, body_timeout > 0 and max_body_bytes >= 1")
     from fastapi import FastAPI, Request
     from fastapi.exceptions import RequestValidationError
     from fastapi.responses import JSONResponse, Response, StreamingResponse
@@ -517,6 +519,9 @@ def uvicorn_config(
 ) -> Any:
     """uvicorn settings: our keep-alive, and the guarded h11 protocol (`server_guard`)."""
     import uvicorn
+
+    if not header_timeout > 0 or (max_connections is not None and max_connections < 2):
+        raise ValueError("need header_timeout > 0 and max_connections >= 2")
 
     protocol = guarded_h11(
         header_timeout, max_connections or default_max_connections(), app.state.counters

@@ -375,6 +375,27 @@ def test_serve_cli_reads_flags_and_config(tmp_path: Path) -> None:
     assert (c.num_retries, c.fallback) == (1, True)  # the flag overrides the file
 
 
+def test_serve_cli_passes_limits_to_the_server(monkeypatch: Any) -> None:
+    import routellm_py.server
+    from routellm_py.cli import main
+
+    got: dict[str, Any] = {}
+    monkeypatch.setattr(routellm_py.server, "serve", lambda c, **kw: got.update(kw, c=c))
+    argv = ["serve", "--routers", "random", "--strong-model", "s", "--weak-model", "w"]
+    assert main(argv) == 0
+    assert got["allowed_hosts"] is None and got["max_concurrency"] == 128  # defaults
+    assert (got["header_timeout"], got["body_timeout"], got["max_connections"]) == (10, 30, None)
+    limits = ["--max-concurrency", "8", "--max-connections", "64", "--header-timeout", "2"]
+    limits += ["--body-timeout", "3", "--allowed-hosts", "api.example,localhost"]
+    limits += ["--timeout", "90", "--attempt-timeout", "30", "--max-retry-after", "5"]
+    assert main([*argv, *limits]) == 0
+    assert got["allowed_hosts"] == ["api.example", "localhost"]
+    assert (got["max_concurrency"], got["max_connections"]) == (8, 64)
+    assert (got["header_timeout"], got["body_timeout"]) == (2.0, 3.0)
+    c = got["c"]
+    assert (c.timeout, c.attempt_timeout, c.max_retry_after) == (90.0, 30.0, 5.0)
+
+
 @pytest.mark.parametrize(
     ("argv", "config", "message"),
     [

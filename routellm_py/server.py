@@ -1,7 +1,9 @@
 """An OpenAI-compatible HTTP server around a `Controller` (FastAPI + uvicorn, extra `[serve]`).
 
 Endpoints: `POST /v1/chat/completions` (JSON or SSE streaming, OpenAI format),
-`GET /v1/models` (the router models), `GET /health`, `GET /stats` (routing counters).
+`POST /v1/route` (win rates and decisions for a batch, no LLM call), `GET /v1/models`
+(usable router model ids), `GET /health`, `GET /stats` (counters), `GET /metrics`
+(Prometheus text, `server_metrics`).
 Every error is an OpenAI-style JSON body `{"error": {message, type, param, code}}` with a
 fitting HTTP status, never a traceback. Routing runs in worker threads, batched across
 concurrent requests. Defaults are safe: bind 127.0.0.1 and serve only loopback `Host`s,
@@ -27,7 +29,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-from routellm_py.controller import Controller, RoutingError, UpstreamError
+from routellm_py.controller import Controller, RoutingError, UpstreamError, parse_model_string
 from routellm_py.server_guard import (
     DEFAULT_MAX_CONCURRENCY,
     HEADER_TIMEOUT_S,
@@ -37,12 +39,15 @@ from routellm_py.server_guard import (
     guarded_h11,
     one_line_loop_errors,
 )
+from routellm_py.server_metrics import Metrics
 
 log = logging.getLogger("routellm_py.server")
 
 DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024
 BODY_TIMEOUT_S = 30.0
 MAX_JSON_DEPTH = 64
+MAX_ROUTE_BATCH = 1024
+ROUTE_KEYS = ("model", "router", "threshold", "strong_fraction", "prompts", "messages")
 # Idle keep-alive connections are closed after this long. Longer than clients' own idle
 # expiry (httpx, hence the openai client: 5 s), so the client always closes first: with
 # equal timeouts (uvicorn's default is 5 s) a request sent just as the server closes the
@@ -187,6 +192,38 @@ def check_tools(body: dict[str, Any]) -> None:
             raise ApiError(400, f"functions[{i}].name must be a string", param=f"functions[{i}]")
 
 
+def check_route(body: Any, max_batch: int = MAX_ROUTE_BATCH) -> tuple[dict[str, Any], list[Any]]:
+    """A `POST /v1/route` body: the target (`model`, or `router` with `threshold` or
+    `strong_fraction`) and the prompts (`prompts`: strings or messages lists; or one
+    conversation as `messages`). Values are checked by the Controller."""
+    if not isinstance(body, dict):
+        raise ApiError(400, f"request body must be a JSON object, got {type(body).__name__}")
+    unknown = sorted(set(body) - set(ROUTE_KEYS))
+    if unknown:
+        raise ApiError(
+            400,
+            f"unsupported field(s) {', '.join(unknown)}; use {', '.join(ROUTE_KEYS)}",
+            param=unknown[0],
+        )
+    if ("prompts" in body) == ("messages" in body):
+        raise ApiError(400, "give either prompts (a list) or messages (one conversation)")
+    prompts = body["prompts"] if "prompts" in body else [body["messages"]]
+    if not isinstance(prompts, list) or not prompts:
+        raise ApiError(400, "prompts must be a non-empty list", param="prompts")
+    if len(prompts) > max_batch:
+        raise ApiError(
+            400, f"{len(prompts)} prompts; at most {max_batch} per request", param="prompts"
+        )
+    for i, p in enumerate(prompts):
+        if not isinstance(p, str | list):
+            raise ApiError(
+                400,
+                f"prompts[{i}] must be a string or a messages list, got {type(p).__name__}",
+                param=f"prompts[{i}]",
+            )
+    return {k: body[k] for k in ROUTE_KEYS[:4] if k in body}, prompts
+
+
 def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON (numbers must be finite)")
 
@@ -242,20 +279,24 @@ async def read_json(request: Any, limit: int, timeout: float = BODY_TIMEOUT_S) -
     too_big = f"request body exceeds {limit} bytes; send a smaller request"
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise ApiError(413, too_big, code="request_too_large")
-    parts, size = [], 0
+
+    async def read() -> bytes:
+        parts, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise ApiError(413, too_big, code="request_too_large")
+            parts.append(chunk)
+        return b"".join(parts)
+
     try:
-        async with asyncio.timeout(timeout):
-            async for chunk in request.stream():
-                size += len(chunk)
-                if size > limit:
-                    raise ApiError(413, too_big, code="request_too_large")
-                parts.append(chunk)
-    except TimeoutError:
+        raw = await asyncio.wait_for(read(), timeout)
+    except asyncio.TimeoutError:  # not the builtin TimeoutError before Python 3.11
         raise ApiError(
             408, f"request body not received within {timeout:g} s", code="body_timeout"
         ) from None
     try:
-        body = json.loads(b"".join(parts), parse_constant=_no_constant)
+        body = json.loads(raw, parse_constant=_no_constant)
     except RecursionError:
         raise ApiError(
             400, f"request JSON is nested deeper than {MAX_JSON_DEPTH} levels", code="invalid_json"
@@ -274,10 +315,12 @@ def create_app(
     allowed_hosts: Sequence[str] | None = LOOPBACK_HOSTS,
     max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
     body_timeout: float = BODY_TIMEOUT_S,
+    models: Sequence[str] | None = None,
 ) -> Any:
     """The FastAPI app. `api_key`: if set, clients must send `Authorization: Bearer <key>`.
     `allowed_hosts`: the `Host` names served (None: any); `max_concurrency`: requests in
-    flight beyond which the answer is 503; `body_timeout`: seconds to send a body."""
+    flight beyond which the answer is 503; `body_timeout`: seconds to send a body;
+    `models`: the model ids `/v1/models` lists (default `router-<name>-0.5` per router)."""
     from importlib.util import find_spec
 
     if find_spec("fastapi") is None or find_spec("uvicorn") is None:
@@ -290,6 +333,9 @@ def create_app(
     from starlette.exceptions import HTTPException
 
     counters: Counter = Counter()
+    metrics = Metrics.create()
+    model_ids = list(models or [f"router-{name}-0.5" for name in controller.routers])
+    specs = {m: controller.spec(m) for m in model_ids}  # a bad id fails now (RoutingError)
 
     @asynccontextmanager
     async def lifespan(app: Any) -> AsyncIterator[None]:
@@ -357,56 +403,114 @@ def create_app(
         return {**controller.stats(), "server": dict(counters)}
 
     @app.get("/v1/models")
-    async def models(request: Request) -> dict[str, Any]:
+    async def list_models(request: Request) -> dict[str, Any]:
         authorize(request)
         data = [
             {
-                "id": f"router-{name}",
+                "id": model,
                 "object": "model",
                 "created": 0,
                 "owned_by": "routellm-py",
                 "routing": {
-                    "router": name,
-                    "usage": f"router-{name}-<threshold in [0,1]> or "
-                    f"router-{name}-s<strong-call fraction in [0,1]>",
+                    "router": spec.router,
+                    "threshold": spec.threshold,
+                    "strong_fraction": spec.strong_fraction,
                     "strong_model": controller.strong.model,
                     "weak_model": controller.weak.model,
+                    "usage": f"router-{spec.router}-<threshold in [0,1]> or "
+                    f"router-{spec.router}-s<strong-call fraction in [0,1]>",
                 },
             }
-            for name in controller.routers
+            for model, spec in specs.items()
         ]
         return {"object": "list", "data": data}
+
+    @app.get("/metrics")
+    async def prometheus_metrics(request: Request) -> Any:
+        authorize(request)
+        if metrics is None:
+            raise ApiError(
+                501, "GET /metrics needs prometheus_client: pip install 'routellm-py[serve]'"
+            )
+        text, content_type = metrics.expose()
+        return Response(text, media_type=content_type)
+
+    @app.post("/v1/route")
+    async def route(request: Request) -> dict[str, Any]:
+        """Win rates and decisions for a batch of prompts; no LLM call."""
+        authorize(request)
+        body = await read_json(request, max_body_bytes, body_timeout)
+        target, prompts = check_route(body)
+        start = time.perf_counter()
+        records = await asyncio.to_thread(controller.decide, prompts, **target)
+        if metrics is not None:
+            metrics.observe_route(records, time.perf_counter() - start)
+        first = records[0]
+        return {
+            "object": "routing.decisions",
+            "router": first["router"],
+            "threshold": first["threshold"],
+            "strong_fraction": first["strong_fraction"],
+            "strong_model": controller.strong.model,
+            "weak_model": controller.weak.model,
+            "data": [
+                {
+                    "index": i,
+                    "win_rate": r["win_rate"],
+                    "routed_to": r["routed_to"],
+                    "model": r["routed_model"],
+                }
+                for i, r in enumerate(records)
+            ],
+        }
 
     @app.post("/v1/chat/completions")
     async def chat_completions(request: Request) -> Any:
         authorize(request)
         body = check_params(await read_json(request, max_body_bytes, body_timeout))
         start = time.perf_counter()
+
+        def finished(
+            routing: dict[str, Any], failure: UpstreamError | None = None, cancelled: bool = False
+        ) -> None:
+            """Log the request's outcome and count it in the metrics."""
+            _log_request(routing, start, body, log_prompts, failure, cancelled)
+            if metrics is not None:
+                outcome = "failed" if failure else "cancelled" if cancelled else "served"
+                metrics.observe(routing, outcome)
+
         try:
             result = await unless_disconnected(request, controller.acompletion(**body))
         except RoutingError as e:
             raise ApiError.from_exception(e) from e
         except UpstreamError as e:
-            _log_request(e.routing, start, body, log_prompts, failure=e)
+            finished(e.routing, e)
             raise ApiError.from_exception(e) from e
         except ClientGone:
             ms = 1000 * (time.perf_counter() - start)
             log.info("model=%s ms=%.1f CANCELLED: client disconnected", body["model"], ms)
+            if metrics is not None:
+                metrics.observe({"router": _router_of(body["model"])}, "cancelled")
             return Response(status_code=499)  # nobody reads it; uvicorn drops it
         if body.get("stream"):
-
-            def finished(failure: UpstreamError | None, cancelled: bool) -> None:
-                _log_request(result.routing, start, body, log_prompts, failure, cancelled)
-
             return StreamingResponse(
-                _sse(result, finished),
+                _sse(
+                    result, lambda failure, cancelled: finished(result.routing, failure, cancelled)
+                ),
                 media_type="text/event-stream",
                 headers={"Cache-Control": "no-cache"},
             )
-        _log_request(getattr(result, "routing", None) or {}, start, body, log_prompts)
+        finished(result.routing)
         return Response(result.model_dump_json(), media_type="application/json")
 
     return app
+
+
+def _router_of(model: str) -> str | None:
+    try:
+        return parse_model_string(model).router
+    except RoutingError:
+        return None
 
 
 class ClientGone(Exception):

@@ -21,7 +21,8 @@ import numpy as np
 import openai
 import pytest
 
-from routellm_py.controller import Controller
+from routellm_py import load_router
+from routellm_py.controller import Controller, RoutingError
 from routellm_py.routers.base import Router, register
 from routellm_py.server import BackgroundServer, create_app
 from tests.upstream import Upstream
@@ -261,8 +262,11 @@ def test_unknown_paths_and_methods_are_json(server: BackgroundServer) -> None:
 
 
 def test_models_health_and_stats(server: BackgroundServer, client: openai.OpenAI) -> None:
-    ids = [m.id for m in client.models.list()]
-    assert ids == ["router-random", "router-slow-test"]
+    models = client.models.list().data
+    assert [m.id for m in models] == ["router-random-0.5", "router-slow-test-0.5"]
+    assert models[0].model_extra["routing"]["threshold"] == 0.5
+    r = client.chat.completions.create(model=models[0].id, messages=user("listed ids work"))
+    assert r.choices[0].message.content == "echo: listed ids work"
     health = httpx.get(server.base_url.removesuffix("/v1") + "/health").json()
     assert health == {"status": "ok", "routers": ["random", "slow-test"]}
     client.chat.completions.create(model="router-random-1", messages=user("count me"))
@@ -270,13 +274,119 @@ def test_models_health_and_stats(server: BackgroundServer, client: openai.OpenAI
     assert stats["served"]["openai/weak-m"] >= 1
 
 
+def test_listed_models_are_configurable_and_checked(up: Upstream) -> None:
+    app = create_app(make_controller(up), models=["router-random-0.116", "router-random-s0.3"])
+    with BackgroundServer(app) as srv:
+        data = httpx.get(f"{srv.base_url}/models").json()["data"]
+    assert [m["id"] for m in data] == ["router-random-0.116", "router-random-s0.3"]
+    assert data[1]["routing"]["strong_fraction"] == 0.3
+    with pytest.raises(RoutingError, match="unknown router 'mf'"):
+        create_app(make_controller(up), models=["router-mf-0.5"])
+
+
+def test_route_endpoint_decides_without_calling_a_model(
+    server: BackgroundServer, up: Upstream
+) -> None:
+    up.clear()
+    prompts = ["what is 2 + 2?", "prove the Riemann hypothesis", "hi"]
+    conversation = [{"role": "system", "content": "x"}, {"role": "user", "content": "hi"}]
+    url = f"{server.base_url}/route"
+    r = httpx.post(url, json={"model": "router-random-0.5", "prompts": [*prompts, conversation]})
+    assert r.status_code == 200
+    out = r.json()
+    w = load_router("random").win_rate(prompts)
+    assert [d["win_rate"] for d in out["data"]] == [*w, w[2]]  # the conversation: its last user
+    assert [d["routed_to"] for d in out["data"]] == [
+        "strong" if x >= 0.5 else "weak" for x in [*w, w[2]]
+    ]
+    assert {d["model"] for d in out["data"]} <= {"openai/strong-m", "openai/weak-m"}
+    assert (out["router"], out["threshold"], out["strong_fraction"]) == ("random", 0.5, None)
+    one = httpx.post(url, json={"router": "random", "threshold": 0.0, "messages": conversation})
+    assert one.json()["data"] == [
+        {"index": 0, "win_rate": w[2], "routed_to": "strong", "model": "openai/strong-m"}
+    ]
+    assert up.requests == []  # no LLM call
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "fragment"),
+    [
+        (
+            {"model": "router-random-0.5", "prompts": "hello"},
+            400,
+            "prompts must be a non-empty list",
+        ),
+        ({"model": "router-random-0.5", "prompts": []}, 400, "prompts must be a non-empty list"),
+        ({"model": "router-random-0.5", "prompts": [1]}, 400, "prompts[0] must be a string or"),
+        ({"model": "router-random-0.5", "prompts": ["   "]}, 400, "has no text to route on"),
+        ({"model": "router-random-0.5", "prompts": ["a"] * 1025}, 400, "at most 1024 per request"),
+        ({"model": "router-random-0.5"}, 400, "either prompts (a list) or messages"),
+        (
+            {"model": "router-random-0.5", "prompts": ["a"], "api_base": "x"},
+            400,
+            "unsupported field(s) api_base",
+        ),
+        ({"model": "router-mf-0.5", "prompts": ["a"]}, 404, "unknown router 'mf'"),
+        ({"router": "random", "prompts": ["a"]}, 400, "exactly one of threshold / strong_fraction"),
+        ({"model": "router-random-1.5", "prompts": ["a"]}, 400, "must be in [0, 1]"),
+    ],
+)
+def test_route_endpoint_errors(
+    server: BackgroundServer, body: dict[str, Any], status: int, fragment: str
+) -> None:
+    r = httpx.post(f"{server.base_url}/route", json=body)
+    assert r.status_code == status and fragment in r.json()["error"]["message"]
+
+
+def test_prometheus_metrics(up: Upstream) -> None:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    up.clear()
+    with BackgroundServer(create_app(make_controller(up))) as srv:
+        client = openai.OpenAI(base_url=srv.base_url, api_key="x", max_retries=0)
+        for _ in range(3):
+            client.chat.completions.create(model="router-random-1", messages=user("weak"))
+        list(
+            client.chat.completions.create(model="router-random-0", messages=user("s"), stream=True)
+        )
+        up.fail("500", times=2)
+        with pytest.raises(openai.InternalServerError):
+            client.chat.completions.create(model="router-random-1", messages=user("fails"))
+        httpx.post(
+            f"{srv.base_url}/route", json={"model": "router-random-0", "prompts": ["a", "b"]}
+        )
+        r = httpx.get(srv.base_url.removesuffix("/v1") + "/metrics")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain; version=")
+    samples = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(r.text)
+        for s in family.samples
+    }
+
+    def value(name: str, **labels: str) -> float:
+        return samples[(name, tuple(sorted(labels.items())))]
+
+    weak, strong = "openai/weak-m", "openai/strong-m"
+    assert value("routellm_requests_total", router="random", model=weak, outcome="served") == 3
+    assert value("routellm_requests_total", router="random", model=strong, outcome="served") == 1
+    assert value("routellm_requests_total", router="random", model=weak, outcome="failed") == 1
+    assert value("routellm_routed_total", router="random", routed_to="weak") == 4
+    assert value("routellm_strong_fraction", router="random") == 0.2
+    assert value("routellm_route_prompts_total", router="random", routed_to="strong") == 2
+    assert value("routellm_routing_seconds_count", router="random") == 6  # 5 requests, 1 batch
+    assert value("routellm_upstream_seconds_count", model=weak, outcome="error") == 2
+    assert value("routellm_upstream_seconds_count", model=weak, outcome="ok") == 3
+
+
 def test_bearer_token_auth(up: Upstream) -> None:
     with BackgroundServer(create_app(make_controller(up), api_key="tok-123")) as srv:
         root = srv.base_url.removesuffix("/v1")
         assert httpx.get(f"{root}/health").status_code == 200  # health stays open
         for headers in ({}, {"authorization": "Bearer wrong"}, {"authorization": "tok-123"}):
-            r = httpx.get(f"{srv.base_url}/models", headers=headers)
-            assert r.status_code == 401 and r.json()["error"]["type"] == "authentication_error"
+            for path in ("/models", "/route", "/stats", "/metrics"):
+                url = srv.base_url + path if path in ("/models", "/route") else root + path
+                r = httpx.request("POST" if path == "/route" else "GET", url, headers=headers)
+                assert r.status_code == 401 and r.json()["error"]["type"] == "authentication_error"
         with pytest.raises(openai.AuthenticationError):
             openai.OpenAI(base_url=srv.base_url, api_key="wrong", max_retries=0).models.list()
         good = openai.OpenAI(base_url=srv.base_url, api_key="tok-123", max_retries=0)

@@ -91,6 +91,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help=f"seconds to send a request body (default {BODY_TIMEOUT_S:g})",
     )
     p.add_argument(
+        "--models",
+        type=split_list,
+        default=None,
+        help="model ids GET /v1/models lists, e.g. router-mf-0.116,router-mf-s0.3 "
+        "(default: router-<name>-0.5 per router)",
+    )
+    p.add_argument(
         "--allowed-hosts",
         type=split_list,
         default=None,
@@ -189,6 +196,7 @@ def run(args: argparse.Namespace) -> int:
         max_body_bytes=args.max_body_bytes or DEFAULT_MAX_BODY_BYTES,
         log_prompts=args.log_prompts,
         allowed_hosts=args.allowed_hosts,
+        models=args.models,
         max_concurrency=args.max_concurrency,
         max_connections=args.max_connections,
         header_timeout=args.header_timeout,

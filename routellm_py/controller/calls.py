@@ -187,7 +187,8 @@ def retry_after_s(exc: BaseException) -> float | None:
                 seconds = float(value)
             else:
                 when = email.utils.parsedate_to_datetime(value)
-                seconds = (when - datetime.datetime.now(datetime.UTC)).total_seconds()
+                now = datetime.datetime.now(datetime.timezone.utc)
+                seconds = (when - now).total_seconds()
         else:
             return None
     except (ValueError, TypeError, OverflowError):

@@ -98,8 +98,12 @@ class Controller(Routing):
         messages = validate_messages(kwargs.pop("messages"))
         return spec, messages, self._text(messages), kwargs
 
-    def _plan(self, spec: RouteSpec, threshold: float, win_rate: float) -> AttemptPlan:
+    def _plan(
+        self, spec: RouteSpec, threshold: float, win_rate: float, started: float
+    ) -> AttemptPlan:
+        """The attempts for a decision made `started` (perf_counter) -> routing_ms."""
         routing = self._decision(spec, threshold, win_rate)
+        routing["routing_ms"] = round(1000 * (time.perf_counter() - started), 3)
         strong = routing["routed_to"] == "strong"
         with self._lock:
             self.model_counts[spec.router][routing["routed_model"]] += 1
@@ -159,10 +163,11 @@ class Controller(Routing):
 
     def completion(self, **kwargs: Any) -> Any:
         """`chat.completions.create`: route, then call litellm (stream=True: an iterator)."""
+        started = time.perf_counter()
         spec, messages, text, rest = self._prepare(kwargs)
         t = self.threshold(spec)
         w = float(self.routers[spec.router].win_rate([text])[0])
-        plan = self._plan(spec, t, w)
+        plan = self._plan(spec, t, w, started)
         litellm = load_litellm()
         for attempt in plan:
             time.sleep(attempt.delay)
@@ -184,6 +189,7 @@ class Controller(Routing):
         """Async twin of `completion` (the same `AttemptPlan`): routing runs in worker
         threads, batched across concurrent requests; stream=True returns an async iterator.
         Cancelling the task stops the request: no further attempt is made."""
+        started = time.perf_counter()
         spec, messages, text, rest = self._prepare(kwargs)
         loop = asyncio.get_running_loop()
         if spec.threshold is not None:
@@ -191,7 +197,7 @@ class Controller(Routing):
         else:
             t = await loop.run_in_executor(self._executor(), self.threshold, spec)
         w = await self._batcher(spec.router).win_rate(text)
-        plan = self._plan(spec, t, w)
+        plan = self._plan(spec, t, w, started)
         litellm = load_litellm()
         try:
             for attempt in plan:

@@ -27,44 +27,33 @@ class Metrics:
         from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
         self.registry = CollectorRegistry()
-        r = self.registry
+        on = {"registry": self.registry}
+        by_router = ["router", "routed_to"]
         self.requests = Counter(
-            "routellm_requests",
-            "Chat completion requests by router, model and outcome",
-            ["router", "model", "outcome"],
-            registry=r,
+            "routellm_requests", "Chat completions", ["router", "model", "outcome"], **on
         )
         self.routed = Counter(
-            "routellm_routed",
-            "Routing decisions of chat completions",
-            ["router", "routed_to"],
-            registry=r,
+            "routellm_routed", "Routing decisions of chat completions", by_router, **on
         )
         self.strong_fraction = Gauge(
-            "routellm_strong_fraction",
-            "Share of chat completions routed to the strong model since start",
-            ["router"],
-            registry=r,
+            "routellm_strong_fraction", "Share routed strong since start", ["router"], **on
         )
         self.route_prompts = Counter(
-            "routellm_route_prompts",
-            "Prompts decided by POST /v1/route",
-            ["router", "routed_to"],
-            registry=r,
+            "routellm_route_prompts", "POST /v1/route prompts", by_router, **on
         )
         self.routing_seconds = Histogram(
             "routellm_routing_seconds",
             "Seconds from request arrival to the routing decision",
             ["router"],
             buckets=ROUTING_BUCKETS,
-            registry=r,
+            **on,
         )
         self.upstream_seconds = Histogram(
             "routellm_upstream_seconds",
             "Seconds per upstream attempt (streams: to the first chunk)",
             ["model", "outcome"],
             buckets=UPSTREAM_BUCKETS,
-            registry=r,
+            **on,
         )
         self._counts: dict[str, list[int]] = {}  # router -> [strong, total]
 

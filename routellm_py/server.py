@@ -1,31 +1,53 @@
 """An OpenAI-compatible HTTP server around a `Controller` (FastAPI + uvicorn, extra `[serve]`).
 
 Endpoints: `POST /v1/chat/completions` (JSON or SSE streaming, OpenAI format),
-`GET /v1/models` (the router models), `GET /health`, `GET /stats` (routing counters).
+`POST /v1/route` (win rates and decisions for a batch, no LLM call), `GET /v1/models`
+(usable router model ids), `GET /health`, `GET /stats` (counters), `GET /metrics`
+(Prometheus text, `server_metrics`).
 Every error is an OpenAI-style JSON body `{"error": {message, type, param, code}}` with a
 fitting HTTP status, never a traceback. Routing runs in worker threads, batched across
-concurrent requests. Defaults are safe: bind 127.0.0.1, a request size limit, optional
-bearer-token auth, and no prompt text or API keys in the logs.
+concurrent requests. Defaults are safe: bind 127.0.0.1 and serve only loopback `Host`s,
+JSON bodies only (`Content-Type: application/json`, no NaN, bounded size, depth and read
+time), bounded connections and requests in flight (`server_guard`), optional bearer-token
+auth, no prompt text, upstream error text or API keys in the logs. A client that
+disconnects cancels its request: no further upstream attempt is made for it.
 
 No `from __future__ import annotations` here: FastAPI reads the handlers' annotations,
 which name classes imported inside `create_app` (fastapi loads only when serving).
 """
 
+import asyncio
 import gc
 import hmac
 import json
 import logging
+import math
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-from routellm_py.controller import Controller, RoutingError, UpstreamError
+from routellm_py.controller import Controller, RoutingError, UpstreamError, parse_model_string
+from routellm_py.server_guard import (
+    DEFAULT_MAX_CONCURRENCY,
+    HEADER_TIMEOUT_S,
+    LOOPBACK_HOSTS,
+    Guard,
+    default_max_connections,
+    guarded_h11,
+    one_line_loop_errors,
+)
+from routellm_py.server_metrics import Metrics
 
 log = logging.getLogger("routellm_py.server")
 
 DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024
+BODY_TIMEOUT_S = 30.0
+MAX_JSON_DEPTH = 64
+MAX_ROUTE_BATCH = 1024
+ROUTE_KEYS = ("model", "router", "threshold", "strong_fraction", "prompts", "messages")
 # Idle keep-alive connections are closed after this long. Longer than clients' own idle
 # expiry (httpx, hence the openai client: 5 s), so the client always closes first: with
 # equal timeouts (uvicorn's default is 5 s) a request sent just as the server closes the
@@ -64,13 +86,20 @@ PARAM_TYPES: dict[str, tuple[type, ...]] = {
     "service_tier": (str,),
     "modalities": (list,),
 }
+# Tool types forwarded to the model. Others are refused: litellm acts on some itself
+# (an "mcp" tool makes it connect to the tool's server_url).
+TOOL_TYPES = ("function",)
 _ERROR_TYPES = {
     400: "invalid_request_error",
     401: "authentication_error",
     404: "invalid_request_error",
     405: "invalid_request_error",
+    408: "invalid_request_error",
     413: "invalid_request_error",
+    415: "invalid_request_error",
+    421: "invalid_request_error",
     429: "rate_limit_error",
+    503: "server_busy",
 }
 
 
@@ -86,9 +115,11 @@ class ApiError(Exception):
         code: str | None = None,
         kind: str | None = None,
         routing: dict[str, Any] | None = None,
+        retry_after: float | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
+        self.retry_after = retry_after
         self.body: dict[str, Any] = {
             "message": message,
             "type": kind or _ERROR_TYPES.get(status, "api_error"),
@@ -103,7 +134,13 @@ class ApiError(Exception):
         if isinstance(e, RoutingError):
             return cls(e.status, str(e), param=e.param, code=e.code)
         if isinstance(e, UpstreamError):
-            return cls(e.status, str(e), kind="upstream_error", routing=e.routing)
+            return cls(
+                e.status,
+                str(e),
+                kind="upstream_error",
+                routing=e.routing,
+                retry_after=e.retry_after,
+            )
         log.error("internal error: %s", type(e).__name__, exc_info=e)
         return cls(500, f"internal server error ({type(e).__name__}); see the server log")
 
@@ -132,25 +169,141 @@ def check_params(body: Any) -> dict[str, Any]:
             raise ApiError(
                 400, f"{name} must be {expected}, got {type(value).__name__}", param=name
             )
+    check_tools(body)
     return body
 
 
-async def read_json(request: Any, limit: int) -> Any:
-    """The request body parsed as JSON, refusing bodies over `limit` bytes (HTTP 413)."""
+def check_tools(body: dict[str, Any]) -> None:
+    """`tools` must be function tools with a name (see TOOL_TYPES); `functions` named."""
+    for i, tool in enumerate(body.get("tools") or []):
+        kind = tool.get("type") if isinstance(tool, dict) else None
+        if kind not in TOOL_TYPES:
+            raise ApiError(
+                400,
+                f"tools[{i}]: tool type {kind!r} is not supported; use "
+                f"{', '.join(TOOL_TYPES)} tools: {{'type': 'function', 'function': {{'name'}}}}",
+                param=f"tools[{i}].type",
+            )
+        function = tool.get("function")
+        if not isinstance(function, dict) or not isinstance(function.get("name"), str):
+            raise ApiError(400, f"tools[{i}].function.name must be a string", param=f"tools[{i}]")
+    for i, function in enumerate(body.get("functions") or []):
+        if not isinstance(function, dict) or not isinstance(function.get("name"), str):
+            raise ApiError(400, f"functions[{i}].name must be a string", param=f"functions[{i}]")
+
+
+def check_route(body: Any, max_batch: int = MAX_ROUTE_BATCH) -> tuple[dict[str, Any], list[Any]]:
+    """A `POST /v1/route` body: the target (`model`, or `router` with `threshold` or
+    `strong_fraction`) and the prompts (`prompts`: strings or messages lists; or one
+    conversation as `messages`). Values are checked by the Controller."""
+    if not isinstance(body, dict):
+        raise ApiError(400, f"request body must be a JSON object, got {type(body).__name__}")
+    unknown = sorted(set(body) - set(ROUTE_KEYS))
+    if unknown:
+        raise ApiError(
+            400,
+            f"unsupported field(s) {', '.join(unknown)}; use {', '.join(ROUTE_KEYS)}",
+            param=unknown[0],
+        )
+    if ("prompts" in body) == ("messages" in body):
+        raise ApiError(400, "give either prompts (a list) or messages (one conversation)")
+    prompts = body["prompts"] if "prompts" in body else [body["messages"]]
+    if not isinstance(prompts, list) or not prompts:
+        raise ApiError(400, "prompts must be a non-empty list", param="prompts")
+    if len(prompts) > max_batch:
+        raise ApiError(
+            400, f"{len(prompts)} prompts; at most {max_batch} per request", param="prompts"
+        )
+    for i, p in enumerate(prompts):
+        if not isinstance(p, str | list):
+            raise ApiError(
+                400,
+                f"prompts[{i}] must be a string or a messages list, got {type(p).__name__}",
+                param=f"prompts[{i}]",
+            )
+    return {k: body[k] for k in ROUTE_KEYS[:4] if k in body}, prompts
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON (numbers must be finite)")
+
+
+def check_json(value: Any, max_depth: int = MAX_JSON_DEPTH) -> Any:
+    """Refuse what Python's JSON parser lets through but nothing downstream can use:
+    nesting deeper than `max_depth`, non-finite numbers (`1e999`) and strings holding a
+    lone UTF-16 surrogate (`"\\ud800"`, which cannot be encoded as UTF-8)."""
+    stack: list[tuple[Any, int, str]] = [(value, 1, "")]
+    while stack:
+        item, depth, where = stack.pop()
+        if depth > max_depth:
+            raise ApiError(400, f"request JSON is nested deeper than {max_depth} levels")
+        if isinstance(item, dict):
+            for key, v in item.items():
+                _check_text(key, where or "a key")
+                stack.append((v, depth + 1, f"{where}.{key}" if where else key))
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1, f"{where}[{i}]") for i, v in enumerate(item))
+        elif isinstance(item, str):
+            _check_text(item, where)
+        elif isinstance(item, float) and not math.isfinite(item):
+            raise ApiError(400, f"{where} is {item}: numbers must be finite", param=where)
+    return value
+
+
+def _check_text(text: str, where: str) -> None:
+    if text.isascii():
+        return
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as e:
+        bad = text[e.start : e.end].encode("unicode_escape").decode()
+        raise ApiError(
+            400,
+            f"{where} holds a lone UTF-16 surrogate ({bad}); send valid Unicode text",
+            param=where,
+            code="invalid_unicode",
+        ) from None
+
+
+async def read_json(request: Any, limit: int, timeout: float = BODY_TIMEOUT_S) -> Any:
+    """The request body parsed as JSON (`check_json`): `Content-Type: application/json`
+    (415), at most `limit` bytes (413), read within `timeout` seconds (408)."""
+    ctype = request.headers.get("content-type", "")
+    if ctype.split(";")[0].strip().lower() != "application/json":
+        raise ApiError(
+            415,
+            f"Content-Type must be application/json, got {ctype!r}",
+            code="unsupported_media_type",
+        )
     declared = request.headers.get("content-length")
     too_big = f"request body exceeds {limit} bytes; send a smaller request"
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise ApiError(413, too_big, code="request_too_large")
-    parts, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise ApiError(413, too_big, code="request_too_large")
-        parts.append(chunk)
+
+    async def read() -> bytes:
+        parts, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise ApiError(413, too_big, code="request_too_large")
+            parts.append(chunk)
+        return b"".join(parts)
+
     try:
-        return json.loads(b"".join(parts))
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raw = await asyncio.wait_for(read(), timeout)
+    except asyncio.TimeoutError:  # not the builtin TimeoutError before Python 3.11
+        raise ApiError(
+            408, f"request body not received within {timeout:g} s", code="body_timeout"
+        ) from None
+    try:
+        body = json.loads(raw, parse_constant=_no_constant)
+    except RecursionError:
+        raise ApiError(
+            400, f"request JSON is nested deeper than {MAX_JSON_DEPTH} levels", code="invalid_json"
+        ) from None
+    except ValueError as e:  # JSONDecodeError, UnicodeDecodeError, NaN / Infinity
         raise ApiError(400, f"request body is not valid JSON: {e}", code="invalid_json") from e
+    return check_json(body)
 
 
 def create_app(
@@ -159,28 +312,62 @@ def create_app(
     api_key: str | None = None,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     log_prompts: bool = False,
+    allowed_hosts: Sequence[str] | None = LOOPBACK_HOSTS,
+    max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
+    body_timeout: float = BODY_TIMEOUT_S,
+    models: Sequence[str] | None = None,
 ) -> Any:
-    """The FastAPI app. `api_key`: if set, clients must send `Authorization: Bearer <key>`."""
+    """The FastAPI app. `api_key`: if set, clients must send `Authorization: Bearer <key>`.
+    `allowed_hosts`: the `Host` names served (None: any); `max_concurrency`: requests in
+    flight beyond which the answer is 503; `body_timeout`: seconds to send a body;
+    `models`: the model ids `/v1/models` lists (default `router-<name>-0.5` per router)."""
     from importlib.util import find_spec
 
     if find_spec("fastapi") is None or find_spec("uvicorn") is None:
         raise ImportError("the server needs the [serve] extra: pip install 'routellm-py[serve]'")
+    if max_concurrency < 1 or not body_timeout > 0 or max_body_bytes < 1:
+        raise ValueError("need max_concurrency >= 1, body_timeout > 0 and max_body_bytes >= 1")
     from fastapi import FastAPI, Request
     from fastapi.exceptions import RequestValidationError
     from fastapi.responses import JSONResponse, Response, StreamingResponse
     from starlette.exceptions import HTTPException
 
+    counters: Counter = Counter()
+    metrics = Metrics.create()
+    model_ids = list(models or [f"router-{name}-0.5" for name in controller.routers])
+    specs = {m: controller.spec(m) for m in model_ids}  # a bad id fails now (RoutingError)
+
     @asynccontextmanager
     async def lifespan(app: Any) -> AsyncIterator[None]:
+        one_line_loop_errors(asyncio.get_running_loop(), counters)
         controller.warmup()
         yield
         controller.close()
 
     app = FastAPI(title="routellm-py", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app.state.counters = counters
 
     def error_response(e: ApiError) -> Any:
-        headers = {"WWW-Authenticate": "Bearer"} if e.status == 401 else None
+        headers = {"WWW-Authenticate": "Bearer"} if e.status == 401 else {}
+        if e.retry_after is not None:
+            headers["Retry-After"] = str(math.ceil(e.retry_after))
+        if e.status == 408:
+            headers["Connection"] = "close"  # the rest of the body is not worth reading
         return JSONResponse({"error": e.body}, status_code=e.status, headers=headers)
+
+    async def reject(
+        scope: Any, receive: Any, send: Any, status: int, message: str, code: str
+    ) -> None:
+        error = ApiError(status, message, code=code, retry_after=1 if status == 503 else None)
+        await error_response(error)(scope, receive, send)
+
+    app.add_middleware(
+        Guard,
+        allowed_hosts=allowed_hosts,
+        max_concurrency=max_concurrency,
+        counters=counters,
+        reject=reject,
+    )
 
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, e: ApiError) -> Any:
@@ -213,60 +400,161 @@ def create_app(
     @app.get("/stats")
     async def stats(request: Request) -> dict[str, Any]:
         authorize(request)
-        return controller.stats()
+        return {**controller.stats(), "server": dict(counters)}
 
     @app.get("/v1/models")
-    async def models(request: Request) -> dict[str, Any]:
+    async def list_models(request: Request) -> dict[str, Any]:
         authorize(request)
         data = [
             {
-                "id": f"router-{name}",
+                "id": model,
                 "object": "model",
                 "created": 0,
                 "owned_by": "routellm-py",
                 "routing": {
-                    "router": name,
-                    "usage": f"router-{name}-<threshold in [0,1]> or "
-                    f"router-{name}-s<strong-call fraction in [0,1]>",
+                    "router": spec.router,
+                    "threshold": spec.threshold,
+                    "strong_fraction": spec.strong_fraction,
                     "strong_model": controller.strong.model,
                     "weak_model": controller.weak.model,
+                    "usage": f"router-{spec.router}-<threshold in [0,1]> or "
+                    f"router-{spec.router}-s<strong-call fraction in [0,1]>",
                 },
             }
-            for name in controller.routers
+            for model, spec in specs.items()
         ]
         return {"object": "list", "data": data}
+
+    @app.get("/metrics")
+    async def prometheus_metrics(request: Request) -> Any:
+        authorize(request)
+        if metrics is None:
+            raise ApiError(
+                501, "GET /metrics needs prometheus_client: pip install 'routellm-py[serve]'"
+            )
+        text, content_type = metrics.expose()
+        return Response(text, media_type=content_type)
+
+    @app.post("/v1/route")
+    async def route(request: Request) -> dict[str, Any]:
+        """Win rates and decisions for a batch of prompts; no LLM call."""
+        authorize(request)
+        body = await read_json(request, max_body_bytes, body_timeout)
+        target, prompts = check_route(body)
+        start = time.perf_counter()
+        records = await asyncio.to_thread(controller.decide, prompts, **target)
+        if metrics is not None:
+            metrics.observe_route(records, time.perf_counter() - start)
+        first = records[0]
+        return {
+            "object": "routing.decisions",
+            "router": first["router"],
+            "threshold": first["threshold"],
+            "strong_fraction": first["strong_fraction"],
+            "strong_model": controller.strong.model,
+            "weak_model": controller.weak.model,
+            "data": [
+                {
+                    "index": i,
+                    "win_rate": r["win_rate"],
+                    "routed_to": r["routed_to"],
+                    "model": r["routed_model"],
+                }
+                for i, r in enumerate(records)
+            ],
+        }
 
     @app.post("/v1/chat/completions")
     async def chat_completions(request: Request) -> Any:
         authorize(request)
-        body = check_params(await read_json(request, max_body_bytes))
+        body = check_params(await read_json(request, max_body_bytes, body_timeout))
         start = time.perf_counter()
+
+        def finished(
+            routing: dict[str, Any], failure: UpstreamError | None = None, cancelled: bool = False
+        ) -> None:
+            """Log the request's outcome and count it in the metrics."""
+            _log_request(routing, start, body, log_prompts, failure, cancelled)
+            if metrics is not None:
+                outcome = "failed" if failure else "cancelled" if cancelled else "served"
+                metrics.observe(routing, outcome)
+
         try:
-            result = await controller.acompletion(**body)
+            result = await unless_disconnected(request, controller.acompletion(**body))
         except RoutingError as e:
             raise ApiError.from_exception(e) from e
         except UpstreamError as e:
-            _log_request(e.routing, start, body, log_prompts, failure=e)
+            finished(e.routing, e)
             raise ApiError.from_exception(e) from e
-        routing = getattr(result, "routing", None) or {}
-        _log_request(routing, start, body, log_prompts)
+        except ClientGone:
+            ms = 1000 * (time.perf_counter() - start)
+            log.info("model=%s ms=%.1f CANCELLED: client disconnected", body["model"], ms)
+            if metrics is not None:
+                metrics.observe({"router": _router_of(body["model"])}, "cancelled")
+            return Response(status_code=499)  # nobody reads it; uvicorn drops it
         if body.get("stream"):
             return StreamingResponse(
-                _sse(result), media_type="text/event-stream", headers={"Cache-Control": "no-cache"}
+                _sse(
+                    result, lambda failure, cancelled: finished(result.routing, failure, cancelled)
+                ),
+                media_type="text/event-stream",
+                headers={"Cache-Control": "no-cache"},
             )
+        finished(result.routing)
         return Response(result.model_dump_json(), media_type="application/json")
 
     return app
 
 
-async def _sse(stream: AsyncIterator[Any]) -> AsyncIterator[str]:
-    """OpenAI SSE framing; a stream that breaks ends with an error event and no [DONE]."""
+def _router_of(model: str) -> str | None:
+    try:
+        return parse_model_string(model).router
+    except RoutingError:
+        return None
+
+
+class ClientGone(Exception):
+    """The client disconnected before its answer was ready."""
+
+
+async def unless_disconnected(request: Any, work: Awaitable[Any]) -> Any:
+    """Await `work`, cancelling it as soon as the client disconnects (ClientGone): an
+    abandoned request makes no further upstream attempt (retries, fallback)."""
+    task = asyncio.ensure_future(work)
+    watch = asyncio.ensure_future(_disconnected(request))
+    try:
+        done, _ = await asyncio.wait((task, watch), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        watch.cancel()
+        if not task.done():
+            task.cancel()
+    if task in done:
+        return task.result()
+    raise ClientGone()
+
+
+async def _disconnected(request: Any) -> None:
+    """Return when the client has gone (the request body has been read already)."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
+
+
+async def _sse(
+    stream: AsyncIterator[Any], finished: Callable[[UpstreamError | None, bool], None]
+) -> AsyncIterator[str]:
+    """OpenAI SSE framing; a stream that breaks ends with an error event and no [DONE].
+    `finished(failure, cancelled)` is told how it ended (a reader that left: cancelled)."""
+    failure, cancelled = None, True
     try:
         async for chunk in stream:
             yield f"data: {chunk.model_dump_json()}\n\n"
+        cancelled = False
     except UpstreamError as e:
+        failure, cancelled = e, False
         yield f"data: {json.dumps({'error': ApiError.from_exception(e).body})}\n\n"
         return
+    finally:
+        finished(failure, cancelled)
     yield "data: [DONE]\n\n"
 
 
@@ -276,12 +564,22 @@ def _log_request(
     body: dict[str, Any],
     log_prompts: bool,
     failure: UpstreamError | None = None,
+    cancelled: bool = False,
 ) -> None:
     """One line per request: the decision and outcome (INFO; a failure at WARNING, with
-    its status and last error); the prompt only if asked."""
+    its status and error types). Upstream error text may echo the prompt, so it is logged,
+    like the prompt, only with `log_prompts`."""
     level = logging.INFO if failure is None else logging.WARNING
     if not log.isEnabledFor(level):
         return
+    attempts = routing.get("attempts", [])
+    outcome = ""
+    if failure is not None:
+        errors = ",".join(str(a.get("error")) for a in attempts if not a["ok"])
+        detail = f": {failure}" if log_prompts else ""
+        outcome = f" FAILED status={failure.status} errors={errors}{detail}"
+    elif cancelled:
+        outcome = " CANCELLED: client disconnected"
     log.log(
         level,
         "router=%s threshold=%.4f win_rate=%.4f routed=%s served=%s attempts=%d ms=%.1f%s%s",
@@ -290,9 +588,9 @@ def _log_request(
         routing.get("win_rate", float("nan")),
         routing.get("routed_model"),
         routing.get("served_model"),
-        len(routing.get("attempts", [])),
+        len(attempts),
         1000 * (time.perf_counter() - start),
-        "" if failure is None else f" FAILED status={failure.status}: {failure}",
+        outcome,
         f" messages={json.dumps(body.get('messages'))[:2000]}" if log_prompts else "",
     )
 
@@ -301,10 +599,45 @@ def is_loopback(host: str) -> bool:
     return host in ("127.0.0.1", "localhost", "::1") or host.startswith("127.")
 
 
+def served_hosts(bind: str, allowed_hosts: Sequence[str] | None) -> Sequence[str] | None:
+    """The `Host` names to serve: as given (`*`: any); by default the loopback names when
+    bound to loopback (a browser page must not reach it by DNS rebinding), else any."""
+    if allowed_hosts is None:
+        return (*LOOPBACK_HOSTS, bind) if is_loopback(bind) else None
+    return None if "*" in allowed_hosts else allowed_hosts
+
+
 def configure_logging(level: str) -> None:
     """Our loggers at `level`; third-party ones (litellm logs every call at INFO) at WARNING."""
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("routellm_py").setLevel(level.upper())
+
+
+def uvicorn_config(
+    app: Any,
+    host: str,
+    port: int,
+    log_level: str,
+    header_timeout: float = HEADER_TIMEOUT_S,
+    max_connections: int | None = None,
+) -> Any:
+    """uvicorn settings: our keep-alive, and the guarded h11 protocol (`server_guard`)."""
+    import uvicorn
+
+    if not header_timeout > 0 or (max_connections is not None and max_connections < 2):
+        raise ValueError("need header_timeout > 0 and max_connections >= 2")
+
+    protocol = guarded_h11(
+        header_timeout, max_connections or default_max_connections(), app.state.counters
+    )
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        timeout_keep_alive=KEEP_ALIVE_S,
+        http=protocol,
+    )
 
 
 def serve(
@@ -312,21 +645,28 @@ def serve(
     host: str = "127.0.0.1",
     port: int = 6060,
     log_level: str = "info",
+    *,
+    allowed_hosts: Sequence[str] | None = None,
+    header_timeout: float = HEADER_TIMEOUT_S,
+    max_connections: int | None = None,
     **app_kwargs: Any,
 ) -> None:
-    """Run the server in the foreground (blocks until interrupted)."""
+    """Run the server in the foreground (blocks until interrupted). `allowed_hosts`: see
+    `served_hosts`; `max_connections` (default: half the open-file limit) and
+    `header_timeout`: see `server_guard`; the rest goes to `create_app`."""
     import uvicorn
 
     if not is_loopback(host) and app_kwargs.get("api_key") is None:
         log.warning("serving on %s without --api-key: anyone who can reach it can spend", host)
-    app = create_app(controller, **app_kwargs)
+    app = create_app(controller, allowed_hosts=served_hosts(host, allowed_hosts), **app_kwargs)
     controller.warmup()
     # litellm leaves ~3e5 long-lived objects that every full garbage collection re-scans
     # (0.4 s measured on a busy 2-core machine, stalling all requests); this process only
     # serves, so move them out of the collector's sight.
     gc.collect()
     gc.freeze()
-    uvicorn.run(app, timeout_keep_alive=KEEP_ALIVE_S, host=host, port=port, log_level=log_level)
+    config = uvicorn_config(app, host, port, log_level, header_timeout, max_connections)
+    uvicorn.Server(config).run()
 
 
 class BackgroundServer:
@@ -335,12 +675,18 @@ class BackgroundServer:
     `with BackgroundServer(create_app(controller)) as srv: OpenAI(base_url=srv.base_url)`.
     """
 
-    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0, startup_s: float = 120):
+    def __init__(
+        self,
+        app: Any,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        startup_s: float = 120,
+        header_timeout: float = HEADER_TIMEOUT_S,
+        max_connections: int | None = None,
+    ):
         import uvicorn
 
-        config = uvicorn.Config(
-            app, host=host, port=port, log_level="warning", timeout_keep_alive=KEEP_ALIVE_S
-        )
+        config = uvicorn_config(app, host, port, "warning", header_timeout, max_connections)
         self.server = uvicorn.Server(config)
         self.host = host
         self.startup_s = startup_s

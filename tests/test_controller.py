@@ -24,7 +24,7 @@ from routellm_py.controller import (
     routing_text,
 )
 from routellm_py.controller.batcher import WinRateBatcher
-from routellm_py.controller.calls import AttemptPlan
+from routellm_py.controller.calls import AttemptPlan, load_litellm
 from routellm_py.routers.base import CheckpointError
 from tests.upstream import Upstream
 
@@ -34,7 +34,10 @@ PROMPTS = [f"question number {i}: what is {i} plus {i}?" for i in range(40)]
 @pytest.fixture(scope="module")
 def ups() -> Iterator[tuple[Upstream, Upstream]]:
     """Two upstreams: one per model, to check per-model api_base."""
-    with Upstream(hang_seconds=6) as strong, Upstream(hang_seconds=6) as weak:
+    with (
+        Upstream(hang_seconds=6, retry_after="0.2") as strong,
+        Upstream(hang_seconds=6, retry_after="0.2") as weak,
+    ):
         yield strong, weak
 
 
@@ -147,6 +150,17 @@ def test_routing_argument_errors(make: Any) -> None:
         c.route("hi", "random", 0.5, strong_fraction=0.3)
     with pytest.raises(RoutingError, match="either a router model string or router"):
         c.chat.completions.create(model="router-random-0.5", router="random", messages=user("x"))
+
+
+def test_a_string_is_not_a_batch_of_prompts(make: Any) -> None:
+    """`route_batch("hello")` would route five one-letter prompts; refused like win_rate."""
+    c = make()
+    for call in (c.route_batch, c.win_rates):
+        with pytest.raises(TypeError, match="not one string; wrap it"):
+            call("hello", "random", 0.5) if call == c.route_batch else call("hello", "random")
+    assert c.route_batch(["hello"], "random", 0.0) == ["openai/strong-m"]
+    with pytest.raises(RoutingError, match="threshold must be a number"):
+        c.route("hi", "random", "١")  # an Arabic-Indic one is not a threshold
 
 
 def test_controller_construction_errors(tmp_path: Any, monkeypatch: Any) -> None:
@@ -263,18 +277,18 @@ def test_sync_and_async_streaming(make: Any) -> None:
     assert c.stats()["served"] == {"openai/weak-m": 1, "openai/strong-m": 1}
 
 
-@pytest.mark.parametrize("mode", ["500", "429", "malformed", "timeout"])
+@pytest.mark.parametrize("mode", ["500", "429", "malformed", "hang"])
 def test_transient_failures_are_retried_and_reported(
     make: Any, ups: tuple[Upstream, Upstream], mode: str
 ) -> None:
-    c = make(num_retries=2, timeout=2.0 if mode == "timeout" else 30.0)
+    c = make(num_retries=2, attempt_timeout=2.0 if mode == "hang" else None)
     ups[1].fail(mode, times=2)
     r = c.chat.completions.create(model="router-random-1", messages=user("hi"))
     assert r.choices[0].message.content == "echo: hi"
     attempts = r.routing["attempts"]
     assert [a["ok"] for a in attempts] == [False, False, True]
     assert {a["model"] for a in attempts} == {"openai/weak-m"}
-    expected_status = {"500": 500, "429": 429, "malformed": 500, "timeout": 408}[mode]
+    expected_status = {"500": 500, "429": 429, "malformed": 500, "hang": 408}[mode]
     assert attempts[0]["status_code"] == expected_status
     assert c.stats()["failed_attempts"] == {"openai/weak-m": 2}
     assert len(ups[1].requests) == 3  # no hidden SDK retries: 3 attempts, 3 requests
@@ -306,8 +320,8 @@ def test_fallback_to_the_other_model(make: Any, ups: tuple[Upstream, Upstream]) 
 
 def test_total_failure_raises_with_every_attempt(make: Any, ups: tuple[Upstream, Upstream]) -> None:
     events: list[dict[str, Any]] = []
-    c = make(num_retries=1, timeout=1.0, on_decision=events.append)
-    ups[1].fail("timeout", times=2)
+    c = make(num_retries=1, attempt_timeout=1.0, on_decision=events.append)
+    ups[1].fail("hang", times=2)
     with pytest.raises(UpstreamError, match="after 2 attempt") as info:
         c.chat.completions.create(model="router-random-1", messages=user("hi"))
     assert info.value.status == 504
@@ -336,6 +350,84 @@ def test_broken_stream_raises_after_partial_output(
     assert last["mid_stream"] is True and last["ok"] is False
 
 
+@pytest.mark.parametrize("mode", ["malformed", "nonopenai"])
+def test_a_stream_that_is_not_openai_is_retried_before_any_chunk(
+    make: Any, ups: tuple[Upstream, Upstream], mode: str
+) -> None:
+    """litellm turns a 200 non-SSE body into one empty final chunk; it must count as a
+    failed attempt (retried, then fallen back), not as an empty answer."""
+    c = make(num_retries=1, fallback=True)
+    ups[1].fail(mode, times=2, model="weak-m")
+    stream = c.chat.completions.create(model="router-random-1", messages=user("a b"), stream=True)
+    assert "".join(ch.choices[0].delta.content or "" for ch in stream) == "echo: a b"
+    attempts = stream.routing["attempts"]
+    assert [(a["model"], a["ok"]) for a in attempts] == [
+        ("openai/weak-m", False),
+        ("openai/weak-m", False),
+        ("openai/strong-m", True),
+    ]
+    assert c.stats()["served"] == {"openai/strong-m": 1}
+
+
+def test_a_broken_stream_counts_as_failed_not_served(
+    make: Any, ups: tuple[Upstream, Upstream]
+) -> None:
+    c = make()
+    ups[1].fail("midstream")
+    stream = c.chat.completions.create(model="router-random-1", messages=user("a b c"), stream=True)
+    with pytest.raises(UpstreamError, match="after 2 attempt"):
+        list(stream)
+    stats = c.stats()
+    assert (stats["served"], stats["failed"]) == ({}, {"openai/weak-m": 1})
+    # a reader that stops early: cancelled, neither served nor failed
+    stream = c.chat.completions.create(model="router-random-1", messages=user("a b c"), stream=True)
+    next(iter(stream))
+    stream.chunks.close()  # type: ignore[attr-defined]
+    assert c.stats()["cancelled"] == 1 and c.stats()["served"] == {}
+
+
+def test_one_deadline_for_the_whole_request(make: Any, ups: tuple[Upstream, Upstream]) -> None:
+    """`timeout` bounds all attempts together: a hung upstream is not waited for once per
+    retry and again for the fallback (before: up to (retries + 1) * 2 * timeout)."""
+    c = make(timeout=1.0, num_retries=3, fallback=True)
+    ups[1].fail("hang", times=4)
+    start = time.monotonic()
+    with pytest.raises(UpstreamError, match="deadline of 1 s reached") as info:
+        c.chat.completions.create(model="router-random-1", messages=user("hi"))
+    assert time.monotonic() - start < 1.8
+    assert info.value.status == 504 and len(info.value.routing["attempts"]) == 1
+
+
+def test_responses_are_copies_litellm_logging_never_sees_mutated(make: Any) -> None:
+    """litellm serialises the response it returned in its logging thread; tagging that
+    same object (model, routing) raced with it ("dictionary changed size during
+    iteration" in pydantic-core). The Controller returns a tagged copy instead."""
+    from litellm.integrations.custom_logger import CustomLogger
+
+    litellm = load_litellm()
+    seen: list[Any] = []
+    logged = threading.Event()
+
+    class Spy(CustomLogger):  # type: ignore[misc]
+        def log_success_event(
+            self, kwargs: Any, response_obj: Any, start_time: Any, end_time: Any
+        ) -> None:
+            seen.append(response_obj)
+            logged.set()
+
+    spy = Spy()
+    litellm.callbacks.append(spy)
+    try:
+        c = make()
+        r = c.chat.completions.create(model="router-random-1", messages=user("hi"))
+        assert logged.wait(10)
+    finally:
+        litellm.callbacks.remove(spy)
+    assert r.model == "openai/weak-m" and r.routing["served_model"] == "openai/weak-m"
+    assert seen[0] is not r
+    assert seen[0].model == "weak-m" and "routing" not in (seen[0].model_extra or {})
+
+
 def make_plan(**kw: Any) -> AttemptPlan:
     """Attempts at model 'a' with 'b' as the other model; `kw` overrides the policy."""
     policy = {"num_retries": 0, "backoff": 1.0, "max_backoff": 3.0, "fallback": False, **kw}
@@ -350,22 +442,78 @@ def test_error_messages_hide_api_keys() -> None:
     assert "sk-secret-123" not in str(plan.error())
 
 
+def provider_error(status: int, headers: dict[str, str] | None = None) -> Exception:
+    """An exception shaped like litellm's: `status_code` and the response headers."""
+    err = type(f"Status{status}", (Exception,), {"status_code": status})()
+    err.litellm_response_headers = headers  # type: ignore[attr-defined]
+    return err
+
+
+def run_plan(plan: AttemptPlan, errors: list[Exception]) -> list[tuple[str, float]]:
+    """Fail the attempts of `plan` with `errors` in turn; (model, delay) of each attempt."""
+    got = []
+    for attempt, err in zip(plan, errors, strict=False):
+        got.append((attempt.endpoint.model, attempt.delay))
+        plan.failed(attempt.endpoint, err)
+    return got
+
+
 def test_backoff_is_exponential_and_capped() -> None:
     plan = make_plan(num_retries=4, fallback=True)
-    delays = []
-    for endpoint, delay in plan:
-        delays.append((endpoint.model, delay))
-        plan.failed(endpoint, TimeoutError("x"))  # no status: not retried
-    assert delays == [("a", 0.0), ("b", 0.0)]
-    plan = make_plan(num_retries=4)
-    err = type("Unavailable", (Exception,), {"status_code": 503})
-    delays = []
-    for endpoint, delay in plan:
-        delays.append(delay)
-        plan.failed(endpoint, err())
+    bug = [RuntimeError("x")] * 3  # no status: not retried, but the other model may work
+    assert run_plan(plan, bug) == [("a", 0.0), ("b", 0.0)]
+    delays = [d for _, d in run_plan(make_plan(num_retries=4), [provider_error(503)] * 5)]
     # nominal 0, 1, 2, 4 -> cap 3, 3 ; jitter scales each by [0.5, 1]
     for got, nominal in zip(delays, [0, 1, 2, 3, 3], strict=True):
         assert nominal * 0.5 <= got <= nominal
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 422])
+def test_client_errors_end_the_plan(status: int) -> None:
+    """The other model would refuse the same request: neither retried nor fallen back."""
+    plan = make_plan(num_retries=3, fallback=True)
+    assert run_plan(plan, [provider_error(status)] * 4) == [("a", 0.0)]
+    assert plan.error().status == (400 if status in (400, 422) else 502)
+
+
+@pytest.mark.parametrize(
+    ("headers", "delay"),
+    [
+        ({"Retry-After": "2"}, 2.0),
+        ({"retry-after": "0.25"}, 0.25),
+        ({"retry-after-ms": "1500", "retry-after": "9"}, 1.5),
+        ({"Retry-After": "Fri, 01 Jan 1999 00:00:00 GMT"}, 0.0),  # a date in the past
+    ],
+)
+def test_retry_after_is_honoured(headers: dict[str, str], delay: float) -> None:
+    plan = make_plan(num_retries=1)
+    got = run_plan(plan, [provider_error(429, headers)] * 2)
+    assert got == [("a", 0.0), ("a", delay)]
+    error = plan.error()
+    assert (error.status, error.retry_after) == (429, delay)
+
+
+def test_retry_after_beyond_the_cap_falls_back_at_once() -> None:
+    plan = make_plan(num_retries=3, fallback=True, max_retry_after=10.0)
+    got = run_plan(plan, [provider_error(429, {"Retry-After": "60"})] * 2)
+    assert got == [("a", 0.0), ("b", 0.0)]  # no 60 s wait, no retry of a
+    assert plan.error().retry_after == 60.0
+
+
+def test_one_deadline_bounds_every_attempt_and_wait() -> None:
+    plan = make_plan(num_retries=5, backoff=0.2, max_backoff=0.2, deadline_s=0.5)
+    start = time.monotonic()
+    timeouts = []
+    for attempt in plan:
+        assert attempt.timeout <= 0.5 - (time.monotonic() - start) - attempt.delay + 1e-3
+        timeouts.append(attempt.timeout)
+        time.sleep(attempt.delay + 0.1)  # a call that fails after 0.1 s
+        plan.failed(attempt.endpoint, provider_error(503))
+    assert 2 <= len(timeouts) < 6 and time.monotonic() - start < 0.6
+    assert plan.routing["deadline_exceeded"] is True
+    assert "deadline of 0.5 s reached" in str(plan.error())
+    capped = make_plan(deadline_s=100.0, attempt_timeout=2.0)
+    assert [a.timeout for a in capped] == [2.0]
 
 
 # ---- batching -------------------------------------------------------------------------------

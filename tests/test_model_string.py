@@ -41,6 +41,10 @@ def test_valid_model_strings(model: str, expected: RouteSpec) -> None:
         ("router-mf-1e-3", "plain decimal (0.001, not 1e-3)"),
         ("router-mf-s1e-1", "plain decimal"),
         ("router-mf-0.5.1", "'0.5.1' is not a threshold"),
+        # other scripts' digits: float() takes them, a threshold must not
+        ("router-random-\u0661", "'\u0661' is not a threshold"),
+        ("router-mf-\u0660.\u0665", "is not a threshold"),
+        ("router-mf-s\uff11", "is not a threshold"),  # fullwidth 1
         ("router-mf-s1.5", "strong fraction in model 'router-mf-s1.5' must be in [0, 1]"),
         ("router-mf-s", "'s' is not a threshold"),
         ("router-mf", "lacks a router name or a threshold"),

@@ -21,7 +21,8 @@ import numpy as np
 import openai
 import pytest
 
-from routellm_py.controller import Controller
+from routellm_py import load_router
+from routellm_py.controller import Controller, RoutingError
 from routellm_py.routers.base import Router, register
 from routellm_py.server import BackgroundServer, create_app
 from tests.upstream import Upstream
@@ -55,7 +56,10 @@ class SlowRouter(Router):
         return np.full(len(prompts), 0.5)
 
 
-def make_controller(up: Upstream, timeout: float = 2.0, num_retries: int = 1) -> Controller:
+def make_controller(
+    up: Upstream, timeout: float = 30.0, num_retries: int = 1, **kw: Any
+) -> Controller:
+    kw.setdefault("attempt_timeout", 1.0)  # a hung upstream leaves time for a retry
     return Controller(
         ["random", "slow-test"],
         {"model": "openai/strong-m", "api_base": up.base_url, "api_key": "sk-strong-secret"},
@@ -63,6 +67,7 @@ def make_controller(up: Upstream, timeout: float = 2.0, num_retries: int = 1) ->
         timeout=timeout,
         num_retries=num_retries,
         backoff=0.0,
+        **kw,
     )
 
 
@@ -210,7 +215,7 @@ def test_openai_client_gets_typed_errors(client: openai.OpenAI) -> None:
     assert missing.value.body["code"] == "model_not_found"
 
 
-@pytest.mark.parametrize(("mode", "status"), [("500", 502), ("malformed", 502), ("timeout", 504)])
+@pytest.mark.parametrize(("mode", "status"), [("500", 502), ("malformed", 502), ("hang", 504)])
 def test_upstream_failures_are_reported(
     client: openai.OpenAI, up: Upstream, mode: str, status: int
 ) -> None:
@@ -257,8 +262,11 @@ def test_unknown_paths_and_methods_are_json(server: BackgroundServer) -> None:
 
 
 def test_models_health_and_stats(server: BackgroundServer, client: openai.OpenAI) -> None:
-    ids = [m.id for m in client.models.list()]
-    assert ids == ["router-random", "router-slow-test"]
+    models = client.models.list().data
+    assert [m.id for m in models] == ["router-random-0.5", "router-slow-test-0.5"]
+    assert models[0].model_extra["routing"]["threshold"] == 0.5
+    r = client.chat.completions.create(model=models[0].id, messages=user("listed ids work"))
+    assert r.choices[0].message.content == "echo: listed ids work"
     health = httpx.get(server.base_url.removesuffix("/v1") + "/health").json()
     assert health == {"status": "ok", "routers": ["random", "slow-test"]}
     client.chat.completions.create(model="router-random-1", messages=user("count me"))
@@ -266,13 +274,119 @@ def test_models_health_and_stats(server: BackgroundServer, client: openai.OpenAI
     assert stats["served"]["openai/weak-m"] >= 1
 
 
+def test_listed_models_are_configurable_and_checked(up: Upstream) -> None:
+    app = create_app(make_controller(up), models=["router-random-0.116", "router-random-s0.3"])
+    with BackgroundServer(app) as srv:
+        data = httpx.get(f"{srv.base_url}/models").json()["data"]
+    assert [m["id"] for m in data] == ["router-random-0.116", "router-random-s0.3"]
+    assert data[1]["routing"]["strong_fraction"] == 0.3
+    with pytest.raises(RoutingError, match="unknown router 'mf'"):
+        create_app(make_controller(up), models=["router-mf-0.5"])
+
+
+def test_route_endpoint_decides_without_calling_a_model(
+    server: BackgroundServer, up: Upstream
+) -> None:
+    up.clear()
+    prompts = ["what is 2 + 2?", "prove the Riemann hypothesis", "hi"]
+    conversation = [{"role": "system", "content": "x"}, {"role": "user", "content": "hi"}]
+    url = f"{server.base_url}/route"
+    r = httpx.post(url, json={"model": "router-random-0.5", "prompts": [*prompts, conversation]})
+    assert r.status_code == 200
+    out = r.json()
+    w = load_router("random").win_rate(prompts)
+    assert [d["win_rate"] for d in out["data"]] == [*w, w[2]]  # the conversation: its last user
+    assert [d["routed_to"] for d in out["data"]] == [
+        "strong" if x >= 0.5 else "weak" for x in [*w, w[2]]
+    ]
+    assert {d["model"] for d in out["data"]} <= {"openai/strong-m", "openai/weak-m"}
+    assert (out["router"], out["threshold"], out["strong_fraction"]) == ("random", 0.5, None)
+    one = httpx.post(url, json={"router": "random", "threshold": 0.0, "messages": conversation})
+    assert one.json()["data"] == [
+        {"index": 0, "win_rate": w[2], "routed_to": "strong", "model": "openai/strong-m"}
+    ]
+    assert up.requests == []  # no LLM call
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "fragment"),
+    [
+        (
+            {"model": "router-random-0.5", "prompts": "hello"},
+            400,
+            "prompts must be a non-empty list",
+        ),
+        ({"model": "router-random-0.5", "prompts": []}, 400, "prompts must be a non-empty list"),
+        ({"model": "router-random-0.5", "prompts": [1]}, 400, "prompts[0] must be a string or"),
+        ({"model": "router-random-0.5", "prompts": ["   "]}, 400, "has no text to route on"),
+        ({"model": "router-random-0.5", "prompts": ["a"] * 1025}, 400, "at most 1024 per request"),
+        ({"model": "router-random-0.5"}, 400, "either prompts (a list) or messages"),
+        (
+            {"model": "router-random-0.5", "prompts": ["a"], "api_base": "x"},
+            400,
+            "unsupported field(s) api_base",
+        ),
+        ({"model": "router-mf-0.5", "prompts": ["a"]}, 404, "unknown router 'mf'"),
+        ({"router": "random", "prompts": ["a"]}, 400, "exactly one of threshold / strong_fraction"),
+        ({"model": "router-random-1.5", "prompts": ["a"]}, 400, "must be in [0, 1]"),
+    ],
+)
+def test_route_endpoint_errors(
+    server: BackgroundServer, body: dict[str, Any], status: int, fragment: str
+) -> None:
+    r = httpx.post(f"{server.base_url}/route", json=body)
+    assert r.status_code == status and fragment in r.json()["error"]["message"]
+
+
+def test_prometheus_metrics(up: Upstream) -> None:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    up.clear()
+    with BackgroundServer(create_app(make_controller(up))) as srv:
+        client = openai.OpenAI(base_url=srv.base_url, api_key="x", max_retries=0)
+        for _ in range(3):
+            client.chat.completions.create(model="router-random-1", messages=user("weak"))
+        list(
+            client.chat.completions.create(model="router-random-0", messages=user("s"), stream=True)
+        )
+        up.fail("500", times=2)
+        with pytest.raises(openai.InternalServerError):
+            client.chat.completions.create(model="router-random-1", messages=user("fails"))
+        httpx.post(
+            f"{srv.base_url}/route", json={"model": "router-random-0", "prompts": ["a", "b"]}
+        )
+        r = httpx.get(srv.base_url.removesuffix("/v1") + "/metrics")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain; version=")
+    samples = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(r.text)
+        for s in family.samples
+    }
+
+    def value(name: str, **labels: str) -> float:
+        return samples[(name, tuple(sorted(labels.items())))]
+
+    weak, strong = "openai/weak-m", "openai/strong-m"
+    assert value("routellm_requests_total", router="random", model=weak, outcome="served") == 3
+    assert value("routellm_requests_total", router="random", model=strong, outcome="served") == 1
+    assert value("routellm_requests_total", router="random", model=weak, outcome="failed") == 1
+    assert value("routellm_routed_total", router="random", routed_to="weak") == 4
+    assert value("routellm_strong_fraction", router="random") == 0.2
+    assert value("routellm_route_prompts_total", router="random", routed_to="strong") == 2
+    assert value("routellm_routing_seconds_count", router="random") == 6  # 5 requests, 1 batch
+    assert value("routellm_upstream_seconds_count", model=weak, outcome="error") == 2
+    assert value("routellm_upstream_seconds_count", model=weak, outcome="ok") == 3
+
+
 def test_bearer_token_auth(up: Upstream) -> None:
     with BackgroundServer(create_app(make_controller(up), api_key="tok-123")) as srv:
         root = srv.base_url.removesuffix("/v1")
         assert httpx.get(f"{root}/health").status_code == 200  # health stays open
         for headers in ({}, {"authorization": "Bearer wrong"}, {"authorization": "tok-123"}):
-            r = httpx.get(f"{srv.base_url}/models", headers=headers)
-            assert r.status_code == 401 and r.json()["error"]["type"] == "authentication_error"
+            for path in ("/models", "/route", "/stats", "/metrics"):
+                url = srv.base_url + path if path in ("/models", "/route") else root + path
+                r = httpx.request("POST" if path == "/route" else "GET", url, headers=headers)
+                assert r.status_code == 401 and r.json()["error"]["type"] == "authentication_error"
         with pytest.raises(openai.AuthenticationError):
             openai.OpenAI(base_url=srv.base_url, api_key="wrong", max_retries=0).models.list()
         good = openai.OpenAI(base_url=srv.base_url, api_key="tok-123", max_retries=0)
@@ -327,7 +441,8 @@ def test_slow_router_blocks_nothing_and_waiting_requests_batch(
 
 def test_concurrent_load_loses_and_duplicates_nothing(up: Upstream) -> None:
     run_load = load_test_module().run_load
-    controller = make_controller(up, timeout=60.0, num_retries=0)  # no retry may hide a loss
+    # no retry may hide a loss
+    controller = make_controller(up, timeout=60.0, num_retries=0, attempt_timeout=None)
     with BackgroundServer(create_app(controller)) as srv:
         result = run_load(srv.base_url, "router-random-0.5", n=200, concurrency=32)
         streamed = run_load(srv.base_url, "router-random-0.5", n=64, concurrency=16, stream=True)
@@ -368,6 +483,27 @@ def test_serve_cli_reads_flags_and_config(tmp_path: Path) -> None:
     assert c.strong == ModelEndpoint("openai/s", "http://127.0.0.1:1/v1", None, "S_KEY")
     assert (c.weak.model, c.weak.api_base) == ("openai/w", "http://127.0.0.1:2/v1")
     assert (c.num_retries, c.fallback) == (1, True)  # the flag overrides the file
+
+
+def test_serve_cli_passes_limits_to_the_server(monkeypatch: Any) -> None:
+    import routellm_py.server
+    from routellm_py.cli import main
+
+    got: dict[str, Any] = {}
+    monkeypatch.setattr(routellm_py.server, "serve", lambda c, **kw: got.update(kw, c=c))
+    argv = ["serve", "--routers", "random", "--strong-model", "s", "--weak-model", "w"]
+    assert main(argv) == 0
+    assert got["allowed_hosts"] is None and got["max_concurrency"] == 128  # defaults
+    assert (got["header_timeout"], got["body_timeout"], got["max_connections"]) == (10, 30, None)
+    limits = ["--max-concurrency", "8", "--max-connections", "64", "--header-timeout", "2"]
+    limits += ["--body-timeout", "3", "--allowed-hosts", "api.example,localhost"]
+    limits += ["--timeout", "90", "--attempt-timeout", "30", "--max-retry-after", "5"]
+    assert main([*argv, *limits]) == 0
+    assert got["allowed_hosts"] == ["api.example", "localhost"]
+    assert (got["max_concurrency"], got["max_connections"]) == (8, 64)
+    assert (got["header_timeout"], got["body_timeout"]) == (2.0, 3.0)
+    c = got["c"]
+    assert (c.timeout, c.attempt_timeout, c.max_retry_after) == (90.0, 30.0, 5.0)
 
 
 @pytest.mark.parametrize(

@@ -5,18 +5,22 @@ It listens on 127.0.0.1 with an OS-assigned port, echoes the last user message b
 chunks word by word. It fails on demand, per model or for any model:
 
     "500"        HTTP 500 with an OpenAI-style error body
-    "429"        HTTP 429 (rate limited)
-    "400"        HTTP 400 (the provider rejects the request)
-    "timeout"    stalls `hang_seconds` before answering (bounded; released on stop)
-    "malformed"  HTTP 200 whose body is not JSON
+    "429"        HTTP 429 (rate limited) with `Retry-After: <retry_after>`
+    "400"        HTTP 400 (the provider rejects the request; its message echoes the prompt,
+                 as real providers' messages may)
+    "hang"       stalls `hang_seconds` before answering (bounded; released on stop)
+    "malformed"  HTTP 200 whose body is not JSON (streamed or not)
+    "nonopenai"  HTTP 200 with JSON that is not an OpenAI completion (streamed: as SSE events)
     "midstream"  (streaming) sends two chunks, then drops the connection
+
+`fail(mode, times, model, delay=s)` also stalls `s` seconds before the failure (a slow 500).
 
 Every request body it receives is kept in `requests`, to check what was forwarded.
 No mocks: litellm and the openai client reach it over TCP like any provider.
 
 As a separate process (for load benchmarks): `python tests/upstream.py [--port 0]` prints
 `{"port": N}` and serves until killed; `POST /_control/fail {"mode", "times", "model"}`
-schedules failures from outside, `POST /_control/clear` forgets them.
+schedules failures from outside (optional "delay"), `POST /_control/clear` forgets them.
 """
 
 from __future__ import annotations
@@ -30,17 +34,24 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-FAILURE_MODES = ("500", "429", "400", "timeout", "malformed", "midstream")
+FAILURE_MODES = ("500", "429", "400", "hang", "malformed", "nonopenai", "midstream")
 
 
 class Upstream:
     """Start with `with Upstream() as up:`; point clients at `up.base_url`."""
 
-    def __init__(self, hang_seconds: float = 5.0, record: bool = True, port: int = 0) -> None:
+    def __init__(
+        self,
+        hang_seconds: float = 5.0,
+        record: bool = True,
+        port: int = 0,
+        retry_after: str = "1",
+    ) -> None:
         self.hang_seconds = hang_seconds
+        self.retry_after = retry_after
         self.record = record
         self.requests: list[dict[str, Any]] = []
-        self._failures: dict[str | None, deque[str]] = {}
+        self._failures: dict[str | None, deque[tuple[str, float]]] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._counter = 0
@@ -72,12 +83,13 @@ class Upstream:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def fail(self, mode: str, times: int = 1, model: str | None = None) -> None:
-        """Make the next `times` requests (for `model`, or any model if None) fail with `mode`."""
+    def fail(self, mode: str, times: int = 1, model: str | None = None, delay: float = 0.0) -> None:
+        """Make the next `times` requests (for `model`, or any model if None) fail with
+        `mode`, each after stalling `delay` seconds."""
         if mode not in FAILURE_MODES:
             raise ValueError(f"unknown failure mode {mode!r}; choose from {FAILURE_MODES}")
         with self._lock:
-            self._failures.setdefault(model, deque()).extend([mode] * times)
+            self._failures.setdefault(model, deque()).extend([(mode, delay)] * times)
 
     def clear(self) -> None:
         """Forget scheduled failures and recorded requests."""
@@ -90,7 +102,7 @@ class Upstream:
             return [r.get("model", "") for r in self.requests]
 
     # ---- used by the handler --------------------------------------------------------------
-    def _take(self, body: dict[str, Any]) -> tuple[str | None, int]:
+    def _take(self, body: dict[str, Any]) -> tuple[str | None, float, int]:
         with self._lock:
             if self.record:
                 self.requests.append(body)
@@ -98,8 +110,8 @@ class Upstream:
             for key in (body.get("model"), None):
                 queue = self._failures.get(key)
                 if queue:
-                    return queue.popleft(), self._counter
-            return None, self._counter
+                    return (*queue.popleft(), self._counter)
+            return None, 0.0, self._counter
 
 
 def _last_user_text(body: dict[str, Any]) -> str:
@@ -156,16 +168,24 @@ def _handler_for(up: Upstream) -> type[BaseHTTPRequestHandler]:
             with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                 super().handle()
 
-        def _send(self, status: int, payload: bytes, ctype: str = "application/json") -> None:
+        def _send(
+            self,
+            status: int,
+            payload: bytes,
+            ctype: str = "application/json",
+            headers: dict[str, str] | None = None,
+        ) -> None:
             self.send_response(status)
             self.send_header("Content-Type", ctype)
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
             self.wfile.write(payload)
 
-        def _error(self, status: int, message: str) -> None:
+        def _error(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
             err = {"error": {"message": message, "type": "upstream_test_error", "code": status}}
-            self._send(status, json.dumps(err).encode())
+            self._send(status, json.dumps(err).encode(), headers=headers)
 
         def do_POST(self) -> None:  # noqa: N802
             if self.path.startswith("/_control/"):
@@ -180,21 +200,31 @@ def _handler_for(up: Upstream) -> type[BaseHTTPRequestHandler]:
             except json.JSONDecodeError:
                 self._error(400, "body is not JSON")
                 return
-            mode, n = up._take(body)
-            if mode == "timeout":
-                up._stop.wait(up.hang_seconds)
-                mode = None
-            if mode in ("500", "429", "400"):
-                self._error(int(mode), f"injected failure {mode}")
-                return
-            if mode == "malformed":
-                self._send(200, b"<html>this is not json{")
-                return
+            mode, delay, n = up._take(body)
+            up._stop.wait(up.hang_seconds if mode == "hang" else delay)
             text = "echo: " + _last_user_text(body)
-            if body.get("stream"):
+            if mode == "429":
+                self._error(429, "injected failure 429", {"Retry-After": up.retry_after})
+            elif mode in ("500", "400"):
+                self._error(int(mode), f"injected failure {mode} for prompt {text!r}")
+            elif mode == "malformed":
+                self._send(200, b"<html>this is not json{")
+            elif mode == "nonopenai":
+                self._not_openai(bool(body.get("stream")))
+            elif body.get("stream"):
                 self._stream(body, n, text, cut=mode == "midstream")
             else:
                 self._send(200, json.dumps(_completion(body, n, text)).encode())
+
+        def _not_openai(self, stream: bool) -> None:
+            """A well-formed answer of some other API (a proxy's status page, say)."""
+            payload = json.dumps({"status": "ok", "result": {"text": "not a completion"}})
+            if stream:
+                self._send(
+                    200, f"data: {payload}\n\ndata: [DONE]\n\n".encode(), "text/event-stream"
+                )
+            else:
+                self._send(200, payload.encode())
 
         def _control(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
@@ -203,7 +233,12 @@ def _handler_for(up: Upstream) -> type[BaseHTTPRequestHandler]:
                 if self.path == "/_control/clear":
                     up.clear()
                 else:
-                    up.fail(order["mode"], int(order.get("times", 1)), order.get("model"))
+                    up.fail(
+                        order["mode"],
+                        int(order.get("times", 1)),
+                        order.get("model"),
+                        float(order.get("delay", 0.0)),
+                    )
             except (ValueError, KeyError, TypeError) as e:
                 self._error(400, f"bad control request: {e}")
                 return

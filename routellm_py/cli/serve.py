@@ -6,7 +6,8 @@ The config file (JSON, or YAML if PyYAML is installed) may hold:
     routers:      {name: {checkpoint: PATH} or {constructor params}}
     strong_model: NAME or {model, api_base, api_key_env, extra}
     weak_model:   NAME or {model, api_base, api_key_env, extra}
-    controller:   {timeout, num_retries, backoff, fallback, route_on, max_route_chars, ...}
+    controller:   {timeout, attempt_timeout, num_retries, backoff, max_retry_after,
+                   fallback, route_on, max_route_chars, ...}
 
 Command-line flags override the file. Provider keys come from the environment (litellm's
 usual variables, or `api_key_env` / --strong-api-key-env), never from the command line.
@@ -21,7 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from routellm_py.cli.common import add_data_dir, split_list
-from routellm_py.server import API_KEY_ENV
+from routellm_py.server import API_KEY_ENV, BODY_TIMEOUT_S
+from routellm_py.server_guard import DEFAULT_MAX_CONCURRENCY, HEADER_TIMEOUT_S
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -45,11 +47,63 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         p.add_argument(
             f"--{which}-api-key-env", default=None, help=f"env variable holding the {which} key"
         )
-    p.add_argument("--timeout", type=float, default=None, help="seconds per LLM call (600)")
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=None,
+        help="seconds for a whole request: every attempt, retry wait and fallback (600)",
+    )
+    p.add_argument(
+        "--attempt-timeout", type=float, default=None, help="seconds per LLM call (the time left)"
+    )
     p.add_argument("--num-retries", type=int, default=None, help="retries per model (2)")
+    p.add_argument(
+        "--max-retry-after",
+        type=float,
+        default=None,
+        help="longest provider Retry-After waited for before a retry (30 s)",
+    )
     p.add_argument("--fallback", action=argparse.BooleanOptionalAction, default=None)
     p.add_argument("--route-on", choices=["last_user", "window"], default=None)
     p.add_argument("--max-body-bytes", type=int, default=None, help="request size limit (4 MiB)")
+    p.add_argument(
+        "--max-concurrency",
+        type=int,
+        default=DEFAULT_MAX_CONCURRENCY,
+        help=f"requests in flight; beyond, 503 (default {DEFAULT_MAX_CONCURRENCY})",
+    )
+    p.add_argument(
+        "--max-connections",
+        type=int,
+        default=None,
+        help="open connections (default: half the open-file limit)",
+    )
+    p.add_argument(
+        "--header-timeout",
+        type=float,
+        default=HEADER_TIMEOUT_S,
+        help=f"seconds to send request headers (default {HEADER_TIMEOUT_S:g})",
+    )
+    p.add_argument(
+        "--body-timeout",
+        type=float,
+        default=BODY_TIMEOUT_S,
+        help=f"seconds to send a request body (default {BODY_TIMEOUT_S:g})",
+    )
+    p.add_argument(
+        "--models",
+        type=split_list,
+        default=None,
+        help="model ids GET /v1/models lists, e.g. router-mf-0.116,router-mf-s0.3 "
+        "(default: router-<name>-0.5 per router)",
+    )
+    p.add_argument(
+        "--allowed-hosts",
+        type=split_list,
+        default=None,
+        help="Host header names served, '*' for any (default: loopback names when bound "
+        "to loopback, else any)",
+    )
     p.add_argument("--log-prompts", action="store_true", help="log prompt text (off by default)")
     p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     add_data_dir(p)
@@ -107,7 +161,14 @@ def controller_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     if not routers:
         raise ValueError("--routers is required (or routers in --config)")
     options: dict[str, Any] = dict(config.get("controller") or {})
-    for key in ("timeout", "num_retries", "fallback", "route_on"):
+    for key in (
+        "timeout",
+        "attempt_timeout",
+        "num_retries",
+        "max_retry_after",
+        "fallback",
+        "route_on",
+    ):
         if getattr(args, key) is not None:
             options[key] = getattr(args, key)
     return {
@@ -134,5 +195,11 @@ def run(args: argparse.Namespace) -> int:
         api_key=args.api_key or os.environ.get(API_KEY_ENV) or None,
         max_body_bytes=args.max_body_bytes or DEFAULT_MAX_BODY_BYTES,
         log_prompts=args.log_prompts,
+        allowed_hosts=args.allowed_hosts,
+        models=args.models,
+        max_concurrency=args.max_concurrency,
+        max_connections=args.max_connections,
+        header_timeout=args.header_timeout,
+        body_timeout=args.body_timeout,
     )
     return 0

@@ -1,4 +1,6 @@
-"""LLM calls through litellm: per-model endpoints, bounded retries with backoff, fallback.
+"""LLM calls through litellm: per-model endpoints and the plan of attempts of one request
+(bounded retries honouring Retry-After, fallback, one deadline), shared by the sync and
+async callers.
 
 Every attempt, failed or not, is recorded; when all fail, `UpstreamError` carries the
 record. litellm is imported lazily, with its cost map read from the local copy
@@ -7,7 +9,10 @@ record. litellm is imported lazily, with its cost map read from the local copy
 
 from __future__ import annotations
 
+import datetime
+import email.utils
 import functools
+import math
 import os
 import random
 import re
@@ -123,44 +128,131 @@ def litellm_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
+# Provider statuses that the other model would refuse too: the request itself (400, 422) or
+# this server's credentials / model names (401, 403, 404). Neither retried nor fallen back.
+CLIENT_ERRORS = frozenset({400, 401, 403, 404, 422})
+_TIMEOUTS = ("Timeout", "APITimeoutError", "TimeoutError")
+_TRANSIENT = ("APIConnectionError", "MidStreamFallbackError", "EmptyStreamError")
 
 
-def error_status(exc: BaseException) -> tuple[int, bool]:
-    """(HTTP status to report to our client, whether a retry may help) for a failed call.
+class EmptyStreamError(RuntimeError):
+    """A stream whose first chunk already ends it with nothing in it: what litellm makes of
+    a 200 body that is not SSE (an HTML page, a non-OpenAI JSON). Retried like a 5xx."""
 
-    Timeouts -> 504; rate limits -> 429; provider 4xx on the request itself -> 400 (the
-    client's request is at fault, no retry); provider auth errors -> 502 (server
-    misconfigured, no retry); 5xx, connection and malformed responses -> 502, retried.
+    status_code = 502
+
+
+def check_first_chunk(chunk: Any) -> Any:
+    """The first chunk of a stream, refused (EmptyStreamError) if it ends the stream without
+    a role, text or tool call; OpenAI-compatible servers always open with the role."""
+    choices = getattr(chunk, "choices", None) or []
+    if not choices:
+        return chunk  # usage-only or provider-metadata chunks carry no choices
+    for choice in choices:
+        delta = getattr(choice, "delta", None)
+        said = any(
+            getattr(delta, k, None) for k in ("role", "content", "tool_calls", "function_call")
+        )
+        if said or getattr(choice, "finish_reason", None) is None:
+            return chunk
+    raise EmptyStreamError("the upstream stream ended before any content (not an OpenAI stream)")
+
+
+@dataclass(frozen=True)
+class Failure:
+    """What a failed call means: the HTTP `status` for our client, whether retrying the same
+    model (`retry`) or trying the other (`fallback`) may help, and the provider's
+    Retry-After in seconds, if it sent one."""
+
+    status: int
+    retry: bool
+    fallback: bool
+    retry_after: float | None = None
+
+
+def retry_after_s(exc: BaseException) -> float | None:
+    """The provider's `retry-after-ms` / `Retry-After` (seconds or an HTTP date), if any."""
+    headers = getattr(exc, "litellm_response_headers", None) or getattr(
+        getattr(exc, "response", None), "headers", None
+    )
+    if not headers:
+        return None
+    lower = {str(k).lower(): str(v) for k, v in headers.items()}
+    try:
+        if "retry-after-ms" in lower:
+            seconds = float(lower["retry-after-ms"]) / 1000
+        elif "retry-after" in lower:
+            value = lower["retry-after"].strip()
+            if value.replace(".", "", 1).isdigit():
+                seconds = float(value)
+            else:
+                when = email.utils.parsedate_to_datetime(value)
+                now = datetime.datetime.now(datetime.timezone.utc)
+                seconds = (when - now).total_seconds()
+        else:
+            return None
+    except (ValueError, TypeError, OverflowError):
+        return None
+    return max(0.0, seconds) if math.isfinite(seconds) else None
+
+
+def classify(exc: BaseException) -> Failure:
+    """How to answer a failed call and whether to try again.
+
+    Timeouts -> 504; rate limits -> 429 (retried after the provider's Retry-After);
+    CLIENT_ERRORS -> 400 for the request's own faults (400, 422), 502 for ours (401, 403,
+    404), never retried nor fallen back; other provider 4xx -> 400 (402: 502), not retried;
+    5xx, connection errors and malformed answers -> 502, retried; anything else (a bug or a
+    misconfiguration) -> 502, not retried.
     """
     status = getattr(exc, "status_code", None)
     name = type(exc).__name__
-    if name in ("Timeout", "APITimeoutError") or status == 408:
-        return 504, True
+    if name in _TIMEOUTS or status == 408:
+        return Failure(504, True, True)
     if status == 429:
-        return 429, True
-    if isinstance(status, int) and status in (401, 402, 403):
-        return 502, False
+        return Failure(429, True, True, retry_after_s(exc))
+    if status in CLIENT_ERRORS:
+        return Failure(400 if status in (400, 422) else 502, False, False)
     if isinstance(status, int) and 400 <= status < 500:
-        return 400, False
-    if status is None and name not in ("APIConnectionError", "MidStreamFallbackError"):
-        return 502, False  # not a provider error (a bug or a misconfiguration): do not retry
-    return 502, True
+        return Failure(502 if status == 402 else 400, False, True)
+    if status is None and name not in _TRANSIENT:
+        return Failure(502, False, True)
+    return Failure(502, True, True)
 
 
 class UpstreamError(RuntimeError):
-    """Every attempt (retries and fallback included) failed; `routing` holds the record."""
+    """Every attempt (retries and fallback included) failed; `routing` holds the record,
+    `retry_after` the provider's Retry-After seconds when the answer is a 429."""
 
-    def __init__(self, message: str, status: int, routing: dict[str, Any]) -> None:
+    def __init__(
+        self, message: str, status: int, routing: dict[str, Any], retry_after: float | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.routing = routing
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One call of a plan: wait `delay` s, then call `endpoint` with `timeout` s (the time
+    left before the request's deadline, at most the plan's `attempt_timeout`)."""
+
+    endpoint: ModelEndpoint
+    delay: float
+    timeout: float
 
 
 class AttemptPlan:
-    """The attempts of one request: the routed model with bounded retries and exponential
-    backoff (`backoff * 2**k`, capped, with jitter), then the other model if `fallback`.
+    """The attempts of one request, for the sync and the async caller alike: the routed
+    model with bounded retries, then the other model if `fallback`, all within one
+    deadline (`deadline_s` from the plan's creation, delays included); `attempt_timeout`
+    (optional) bounds each call, so that a hung call leaves time for a retry.
 
-    Iterate to get (endpoint, delay_s); report each outcome with `failed` / `succeeded`.
+    A retry waits the provider's Retry-After when it sent one (a longer one than
+    `max_retry_after` ends that model's retries), else `backoff * 2**k` (capped at
+    `max_backoff`, with jitter). Client errors (`CLIENT_ERRORS`) end the plan. Iterate to
+    get `Attempt`s; report each outcome with `failed` / `succeeded`.
     """
 
     def __init__(
@@ -173,6 +265,9 @@ class AttemptPlan:
         backoff: float,
         max_backoff: float,
         fallback: bool,
+        deadline_s: float = 600.0,
+        attempt_timeout: float | None = None,
+        max_retry_after: float = 30.0,
         secrets: tuple[str, ...] = (),
     ) -> None:
         self.order = [routed, other] if fallback else [routed]
@@ -180,24 +275,38 @@ class AttemptPlan:
         self.num_retries = num_retries
         self.backoff = backoff
         self.max_backoff = max_backoff
+        self.deadline_s = deadline_s
+        self.deadline = time.monotonic() + deadline_s
+        self.attempt_timeout = attempt_timeout or math.inf
+        self.max_retry_after = max_retry_after
         self.secrets = tuple(s for s in secrets if s)
         self.routing.setdefault("attempts", [])
-        self._retry = True
-        self._last_status = 502
+        self._failure: Failure | None = None
         self._started = 0.0
 
-    def __iter__(self) -> Iterator[tuple[ModelEndpoint, float]]:
-        for endpoint in self.order:
-            self._retry = True
+    def __iter__(self) -> Iterator[Attempt]:
+        for i, endpoint in enumerate(self.order):
+            if i and self._failure is not None and not self._failure.fallback:
+                return
             for k in range(self.num_retries + 1):
-                if k and not self._retry:
+                delay = self._retry_delay(k) if k else 0.0
+                if delay is None:
                     break
-                delay = 0.0
-                if k:
-                    delay = min(self.max_backoff, self.backoff * 2 ** (k - 1))
-                    delay *= random.uniform(0.5, 1.0)
+                timeout = self.deadline - time.monotonic() - delay
+                if timeout <= 0:
+                    self.routing["deadline_exceeded"] = True
+                    return
                 self._started = time.perf_counter() + delay
-                yield endpoint, delay
+                yield Attempt(endpoint, delay, min(timeout, self.attempt_timeout))
+
+    def _retry_delay(self, k: int) -> float | None:
+        """Seconds to wait before retry `k` >= 1 of the same model; None: do not retry."""
+        failure = self._failure
+        if failure is None or not failure.retry:
+            return None
+        if failure.retry_after is not None:
+            return failure.retry_after if failure.retry_after <= self.max_retry_after else None
+        return min(self.max_backoff, self.backoff * 2 ** (k - 1)) * random.uniform(0.5, 1.0)
 
     def scrub(self, text: str) -> str:
         """An error message without API keys or terminal colour codes, at most 500 chars."""
@@ -222,7 +331,7 @@ class AttemptPlan:
 
     def failed(self, endpoint: ModelEndpoint, exc: BaseException) -> None:
         self._record(endpoint, exc)
-        self._last_status, self._retry = error_status(exc)
+        self._failure = classify(exc)
 
     def succeeded(self, endpoint: ModelEndpoint) -> dict[str, Any]:
         self._record(endpoint, None)
@@ -236,16 +345,22 @@ class AttemptPlan:
         self.routing["fallback_used"] = any(a["model"] != routed for a in self.routing["attempts"])
         last = self.routing["attempts"][-1]
         n = len(self.routing["attempts"])
+        failure = self._failure or Failure(502, False, False)
+        late = (
+            f" (deadline of {self.deadline_s:g} s reached)"
+            if self.routing.get("deadline_exceeded")
+            else ""
+        )
         return UpstreamError(
-            f"upstream call failed after {n} attempt(s); last: {last['model']}: "
+            f"upstream call failed after {n} attempt(s){late}; last: {last['model']}: "
             f"{last.get('error')}: {last.get('message')}",
-            self._last_status,
+            failure.status,
             self.routing,
+            failure.retry_after if failure.status == 429 else None,
         )
 
     def mid_stream_error(self, endpoint: ModelEndpoint, exc: BaseException) -> UpstreamError:
         """A stream broke after its first chunk was sent: it cannot be retried."""
-        self._record(endpoint, exc)
+        self.failed(endpoint, exc)
         self.routing["attempts"][-1]["mid_stream"] = True
-        self._last_status = error_status(exc)[0]
         return self.error()

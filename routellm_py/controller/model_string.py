@@ -13,8 +13,9 @@ import re
 from dataclasses import dataclass
 
 PREFIX = "router-"
-_NUMBER = re.compile(r"(?:\d+(?:\.\d*)?|\.\d+)")
-_EXPONENT_TAIL = re.compile(r"-s?(?:\d+(?:\.\d*)?|\.\d+)[eE]$")  # "mf-1e" from "mf-1e-3"
+# ASCII digits only: `\d` and float() also take other scripts' digits ("router-random-١").
+_NUMBER = re.compile(r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
+_EXPONENT_TAIL = re.compile(r"-s?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)[eE]$")  # "mf-1e" of "mf-1e-3"
 
 
 class RoutingError(ValueError):
@@ -44,7 +45,11 @@ class RouteSpec:
 
 def check_unit_interval(value: object, what: str, param: str = "model") -> float:
     """`value` as a float in [0, 1], or a RoutingError naming `what`."""
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float | str)
+        or (isinstance(value, str) and not _NUMBER.fullmatch(value.strip()))
+    ):
         raise RoutingError(f"{what} must be a number in [0, 1], got {value!r}", param=param)
     try:
         f = float(value)

@@ -171,9 +171,32 @@ class Routing:
         self, prompts: Sequence[str | Sequence[dict[str, Any]]], router: str
     ) -> list[float]:
         """P(strong wins) per prompt (or messages list), batched; routes on the configured text."""
+        if isinstance(prompts, str | bytes):
+            raise TypeError("prompts must be a list of prompts, not one string; wrap it: [prompt]")
         self.spec(router=router, threshold=0.0)
         texts = [self._text(prompt_to_messages(p)) for p in prompts]
         return [float(w) for w in self.routers[router].win_rate(texts)]
+
+    def decide(
+        self,
+        prompts: Sequence[str | Sequence[dict[str, Any]]],
+        router: str | None = None,
+        threshold: float | None = None,
+        *,
+        strong_fraction: float | None = None,
+        model: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """The routing record of each prompt (or messages list): router, threshold, win
+        rate, routed model; no LLM call. The target is a `model` string or router +
+        threshold / strong_fraction."""
+        spec = self.spec(model, router, threshold, strong_fraction)
+        t = self.threshold(spec)
+        records = []
+        for w in self.win_rates(prompts, spec.router):
+            routing = self._decision(spec, t, w)
+            self._emit("route", routing)
+            records.append(routing)
+        return records
 
     def route_batch(
         self,
@@ -184,14 +207,8 @@ class Routing:
         strong_fraction: float | None = None,
     ) -> list[str]:
         """The model each prompt (or messages list) would go to; no LLM call."""
-        spec = self.spec(router=router, threshold=threshold, strong_fraction=strong_fraction)
-        t = self.threshold(spec)
-        models = []
-        for w in self.win_rates(prompts, router):
-            routing = self._decision(spec, t, w)
-            self._emit("route", routing)
-            models.append(routing["routed_model"])
-        return models
+        records = self.decide(prompts, router, threshold, strong_fraction=strong_fraction)
+        return [r["routed_model"] for r in records]
 
     def route(
         self,

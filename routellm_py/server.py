@@ -37,6 +37,7 @@ from routellm_py.server_guard import (
     Guard,
     default_max_connections,
     guarded_h11,
+    listen_backlog,
     one_line_loop_errors,
 )
 from routellm_py.server_metrics import Metrics
@@ -627,16 +628,15 @@ def uvicorn_config(
     if not header_timeout > 0 or (max_connections is not None and max_connections < 2):
         raise ValueError("need header_timeout > 0 and max_connections >= 2")
 
-    protocol = guarded_h11(
-        header_timeout, max_connections or default_max_connections(), app.state.counters
-    )
+    max_connections = max_connections or default_max_connections()
     return uvicorn.Config(
         app,
         host=host,
         port=port,
         log_level=log_level,
         timeout_keep_alive=KEEP_ALIVE_S,
-        http=protocol,
+        http=guarded_h11(header_timeout, max_connections, app.state.counters),
+        backlog=listen_backlog(max_connections),
     )
 
 

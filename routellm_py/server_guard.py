@@ -5,7 +5,9 @@ A slow or hostile client must not exhaust the server (issue 11 §3.2-3):
 - `guarded_h11`: uvicorn's h11 protocol with a deadline for each request's headers and a
   cap on open connections. At the cap a new connection closes the oldest one that holds
   no request (idle keep-alive or still sending headers), else it is refused. Each closed
-  or refused connection is one log line, never a traceback.
+  or refused connection is one log line, never a traceback; the listen backlog is sized
+  so that the open-file limit is not reached first, and event-loop errors (out of file
+  descriptors all the same) are one line, deduplicated.
 - `Guard` (ASGI middleware): the `Host` header must be on an allow list (DNS rebinding:
   a browser page on attacker.example resolving to 127.0.0.1 sends `Host:
   attacker.example`), and at most `max_concurrency` requests are in flight; beyond it
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import resource
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
@@ -48,16 +51,35 @@ def host_name(header: str) -> str:
     return header.rstrip(".")
 
 
-def one_line_loop_errors(loop: asyncio.AbstractEventLoop, counters: Counter) -> None:
-    """Log event-loop errors (e.g. `accept()` out of file descriptors) as one line each."""
+def one_line_loop_errors(
+    loop: asyncio.AbstractEventLoop, counters: Counter, every_s: float = 10.0
+) -> None:
+    """Log event-loop errors as one line each, and the same message at most once per
+    `every_s` seconds (with the count since). Out of file descriptors, asyncio's accept
+    loop reports the error once per pending connection and retry (thousands a second)."""
+    last: dict[str, tuple[float, int]] = {}
 
     def handler(_: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
-        exc = context.get("exception")
         counters["loop_errors"] += 1
+        message = str(context.get("message", "error"))
+        now = loop.time()
+        when, since = last.get(message, (-math.inf, 0))
+        if now - when < every_s:
+            last[message] = (when, since + 1)
+            return
+        last[message] = (now, 0)
+        exc = context.get("exception")
         detail = f" ({type(exc).__name__}: {exc})" if exc is not None else ""
-        log.warning("event loop: %s%s", context.get("message", "error"), detail)
+        more = f"; {since} more like it since the last line" if since else ""
+        log.warning("event loop: %s%s%s", message, detail, more)
 
     loop.set_exception_handler(handler)
+
+
+def listen_backlog(max_connections: int) -> int:
+    """The listen backlog: asyncio accepts up to this many connections at once before our
+    protocol can count them, so it must leave room under the open-file limit."""
+    return max(16, min(2048, max_connections // 2))
 
 
 def guarded_h11(header_timeout: float, max_connections: int, counters: Counter) -> type:

@@ -124,6 +124,21 @@ def test_abandoned_requests_make_no_further_upstream_calls(up: Upstream) -> None
     up.clear()
 
 
+def test_a_reader_that_leaves_a_stream_cancels_it(server: BackgroundServer, up: Upstream) -> None:
+    """A streamed answer whose reader disconnects after the first chunk is counted as
+    cancelled: neither served nor failed."""
+    up.clear()
+    before = stats(server)
+    up.fail("trickle", delay=0.5)  # one chunk every 0.5 s: 5 words take 3 s
+    body = {"model": "router-random-1", "messages": user("a b c d e"), "stream": True}
+    with httpx.stream("POST", f"{server.base_url}/chat/completions", json=body) as r:
+        first = next(r.iter_lines())
+    assert first.startswith("data: {")
+    assert wait_for(lambda: stats(server)["cancelled"] == before["cancelled"] + 1, 5)
+    after = stats(server)
+    assert after["served"] == before["served"] and after["failed"] == before["failed"]
+
+
 # ---- 2. slow clients do not exhaust the server -----------------------------------------
 def test_slow_clients_are_bounded_and_health_stays_up(up: Upstream, caplog: Any) -> None:
     caplog.set_level(logging.WARNING, logger="routellm_py.server")

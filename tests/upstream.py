@@ -12,6 +12,7 @@ chunks word by word. It fails on demand, per model or for any model:
     "malformed"  HTTP 200 whose body is not JSON (streamed or not)
     "nonopenai"  HTTP 200 with JSON that is not an OpenAI completion (streamed: as SSE events)
     "midstream"  (streaming) sends two chunks, then drops the connection
+    "trickle"    (streaming) sends one chunk every `delay` seconds (a slow generation)
 
 `fail(mode, times, model, delay=s)` also stalls `s` seconds before the failure (a slow 500).
 
@@ -34,7 +35,7 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-FAILURE_MODES = ("500", "429", "400", "hang", "malformed", "nonopenai", "midstream")
+FAILURE_MODES = ("500", "429", "400", "hang", "malformed", "nonopenai", "midstream", "trickle")
 
 
 class Upstream:
@@ -201,6 +202,7 @@ def _handler_for(up: Upstream) -> type[BaseHTTPRequestHandler]:
                 self._error(400, "body is not JSON")
                 return
             mode, delay, n = up._take(body)
+            pause, delay = (delay, 0.0) if mode == "trickle" else (0.0, delay)
             up._stop.wait(up.hang_seconds if mode == "hang" else delay)
             text = "echo: " + _last_user_text(body)
             if mode == "429":
@@ -212,7 +214,7 @@ def _handler_for(up: Upstream) -> type[BaseHTTPRequestHandler]:
             elif mode == "nonopenai":
                 self._not_openai(bool(body.get("stream")))
             elif body.get("stream"):
-                self._stream(body, n, text, cut=mode == "midstream")
+                self._stream(body, n, text, cut=mode == "midstream", pause=pause)
             else:
                 self._send(200, json.dumps(_completion(body, n, text)).encode())
 
@@ -244,9 +246,12 @@ def _handler_for(up: Upstream) -> type[BaseHTTPRequestHandler]:
                 return
             self._send(200, b'{"ok": true}')
 
-        def _stream(self, body: dict[str, Any], n: int, text: str, cut: bool) -> None:
+        def _stream(
+            self, body: dict[str, Any], n: int, text: str, cut: bool, pause: float = 0.0
+        ) -> None:
             """SSE over chunked transfer encoding; `cut` drops the connection mid-body, which
-            a client sees as an incomplete chunked read (a real truncated stream)."""
+            a client sees as an incomplete chunked read (a real truncated stream); `pause`
+            seconds pass between chunks."""
             self.send_response(200)
             self.send_header("Content-Type", "text/event-stream")
             self.send_header("Transfer-Encoding", "chunked")
@@ -256,6 +261,8 @@ def _handler_for(up: Upstream) -> type[BaseHTTPRequestHandler]:
                 if cut and i == 2:
                     self.close_connection = True
                     self.connection.shutdown(2)
+                    return
+                if i and pause and up._stop.wait(pause):
                     return
                 data = event.encode()
                 self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))

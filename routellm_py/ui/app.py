@@ -130,13 +130,16 @@ def mount_ui(app: Any, controller: Controller, authorize: Any) -> None:
 
 
 def prices(model: str) -> list[float] | None:
-    """[input, output] USD per token from litellm's offline map; None when unknown."""
+    """[input, output] USD per token from litellm's offline map, by the name or, for a
+    litellm provider route (`openai/NAME` at an api_base), by NAME; None when unknown."""
     from routellm_py.metrics import price_per_token
 
-    try:
-        return list(price_per_token(model))
-    except KeyError:
-        return None
+    for name in (model, model.split("/", 1)[-1]):
+        try:
+            return list(price_per_token(name))
+        except KeyError:
+            continue
+    return None
 
 
 class RoutingOnly:

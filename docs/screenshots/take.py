@@ -26,6 +26,7 @@ import httpx  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from routellm_py.controller import Controller  # noqa: E402
+from routellm_py.data.aliases import DEFAULT_STRONG, DEFAULT_WEAK  # noqa: E402
 from routellm_py.data.benchmarks import load_benchmark  # noqa: E402
 from routellm_py.server import BackgroundServer, create_app  # noqa: E402
 from tests.ui.conftest import KEY, open_page, wait_for  # noqa: E402
@@ -59,8 +60,8 @@ def main() -> None:
     with Upstream() as up:
         controller = Controller(
             args.routers.split(","),
-            {"model": "openai/gpt-4-1106-preview", "api_base": up.base_url, "api_key": "x"},
-            {"model": "openai/mistralai/Mixtral-8x7B-Instruct-v0.1", "api_base": up.base_url, "api_key": "x"},
+            {"model": f"openai/{DEFAULT_STRONG}", "api_base": up.base_url, "api_key": "x"},
+            {"model": f"openai/{DEFAULT_WEAK}", "api_base": up.base_url, "api_key": "x"},
         )
         app = create_app(controller, api_key=KEY)
         app.state.ui.results_dir = Path(args.results)

@@ -15,26 +15,17 @@ import os
 from pathlib import Path
 from typing import Any
 
+from routellm_py.cli import serve
 from routellm_py.cli.common import add_data_dir, split_list
-from routellm_py.cli.serve import controller_kwargs, read_config
 from routellm_py.data.aliases import DEFAULT_STRONG, DEFAULT_WEAK
 from routellm_py.server import API_KEY_ENV
 
-# The `serve` options this command leaves at their defaults (see `controller_kwargs`).
-SERVE_DEFAULTS = dict.fromkeys(
-    (
-        "timeout",
-        "attempt_timeout",
-        "num_retries",
-        "max_retry_after",
-        "fallback",
-        "route_on",
-        "strong_api_base",
-        "weak_api_base",
-        "strong_api_key_env",
-        "weak_api_key_env",
-    )
-)
+
+def serve_defaults() -> dict[str, Any]:
+    """Every `serve` option at its default: what `controller_kwargs` reads beyond ours."""
+    parser = argparse.ArgumentParser()
+    serve.add_parser(parser.add_subparsers())
+    return vars(parser.parse_args(["serve"]))
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -57,7 +48,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     add_data_dir(p)
-    p.set_defaults(func=run, **SERVE_DEFAULTS)
+    p.set_defaults(func=run)
 
 
 def build_app(args: argparse.Namespace) -> Any:
@@ -66,12 +57,13 @@ def build_app(args: argparse.Namespace) -> Any:
     from routellm_py.server import create_app, served_hosts
     from routellm_py.ui.app import RoutingOnly
 
-    config = read_config(args.config)
+    args = argparse.Namespace(**{**serve_defaults(), **vars(args)})
+    config = serve.read_config(args.config)
     chat = all(getattr(args, f"{w}_model") or config.get(f"{w}_model") for w in ("strong", "weak"))
     if not chat:  # names for the decisions shown; no call is ever made to them
         args.strong_model, args.weak_model = DEFAULT_STRONG, DEFAULT_WEAK
     app = create_app(
-        Controller(**controller_kwargs(args)),
+        Controller(**serve.controller_kwargs(args)),
         api_key=args.api_key or os.environ.get(API_KEY_ENV) or None,
         allowed_hosts=served_hosts(args.host, args.allowed_hosts),
     )

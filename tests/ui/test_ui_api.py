@@ -30,9 +30,7 @@ def client(ui: UiServer) -> Iterator[httpx.Client]:
 @pytest.mark.parametrize(
     "path", ["/ui/", "/ui/bench", "/ui/dashboard", "/ui/static/vendor/uPlot.iife.min.js"]
 )
-def test_pages_need_no_key_and_load_nothing_from_elsewhere(
-    client: httpx.Client, path: str
-) -> None:
+def test_pages_need_no_key_and_load_nothing_from_elsewhere(client: httpx.Client, path: str) -> None:
     r = client.get(path)
     assert r.status_code == 200
     assert r.headers["content-security-policy"].startswith("default-src 'self'")

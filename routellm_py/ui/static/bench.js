@@ -108,13 +108,8 @@ function show(name) {
 }
 
 async function load() {
-  let reply;
-  try {
-    reply = await api("/ui/api/benchmarks");
-  } catch (e) {
-    showError("error", e);
-    return;
-  }
+  const reply = await fetchOrShow("/ui/api/benchmarks");
+  if (!reply) return;
   state.results = reply.benchmarks;
   if (!state.results.length) {
     showError("error", new Error(`no benchmark results in ${reply.results_dir}; run ` +

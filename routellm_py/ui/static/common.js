@@ -35,6 +35,18 @@ async function api(path, body) {
   return (response.headers.get("content-type") || "").includes("json") ? JSON.parse(text) : text;
 }
 
+// GET `path` as JSON, or null after showing the error in the page's #error box.
+async function fetchOrShow(path) {
+  try {
+    const reply = await api(path);
+    showError("error", null);
+    return reply;
+  } catch (e) {
+    showError("error", e);
+    return null;
+  }
+}
+
 function showKeyNeeded() {
   const field = document.getElementById("api-key");
   field.classList.add("needed");

@@ -174,12 +174,8 @@ function schedule() {
 }
 
 async function start() {
-  try {
-    state.config = await api("/ui/api/config");
-  } catch (e) {
-    showError("error", e);
-    return;
-  }
+  state.config = await fetchOrShow("/ui/api/config");
+  if (!state.config) return;
   await poll();
   schedule();
 }

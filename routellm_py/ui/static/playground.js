@@ -25,13 +25,8 @@ function mode() {
 }
 
 async function loadConfig() {
-  try {
-    state.config = await api("/ui/api/config");
-  } catch (e) {
-    showError("error", e);
-    return;
-  }
-  showError("error", null);
+  state.config = await fetchOrShow("/ui/api/config");
+  if (!state.config) return;
   const picks = $("router-picks");
   picks.textContent = "routers: ";
   const select = $("chat-router");

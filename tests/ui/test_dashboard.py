@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.ui.conftest import KEY, UiServer, open_page, wait_for
 
@@ -63,3 +64,27 @@ def test_dashboard_strong_fraction_matches_stats_after_a_burst(browser: Any, ui:
     # Latency percentiles come from /metrics: every model that served has a number.
     cells = browser.find_elements(by().CSS_SELECTOR, "#models tr[data-model='openai/weak-m'] td")
     assert cells[5].text.endswith(" ms")
+
+
+def test_dashboard_shows_a_budget_controller_when_stats_has_one(
+    browser: Any, ui: UiServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No budget controller exists yet; when /stats reports one (`budget`: router ->
+    its state), the page shows its threshold. Here /stats gets such an entry added."""
+    plain = ui.controller.stats
+    budget = {"mf": {"threshold": 0.1234, "target": 0.3, "realised_fraction": 0.29}}
+    monkeypatch.setattr(ui.controller, "stats", lambda: {**plain(), "budget": budget})
+    open_page(browser, ui.url + "/ui/dashboard")
+    card = wait_for(
+        browser,
+        lambda d: (
+            d.find_element(by().ID, "budget-card").is_displayed()
+            and d.find_element(by().CSS_SELECTOR, "#budget [data-key='mf']")
+        ),
+        "the budget card",
+    )
+    assert card.text == "mf: threshold 0.1234, target 0.3, realised_fraction 0.29"
+    monkeypatch.undo()
+    wait_for(
+        browser, lambda d: not d.find_element(by().ID, "budget-card").is_displayed(), "no budget"
+    )

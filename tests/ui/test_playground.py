@@ -175,3 +175,26 @@ def test_answer_comes_with_its_routing_record(browser: Any, ui: UiServer) -> Non
     assert record["router"] == "length" and record["threshold"] == 0
     assert record["routed_to"] == "strong" and record["served_model"] == "openai/strong-m"
     assert record["win_rate"] == load_router("length").win_rate([PROMPT])[0]
+
+
+def test_target_fraction_uses_the_servers_calibrated_threshold(browser: Any, ui: UiServer) -> None:
+    from routellm_py.controller.model_string import RouteSpec
+
+    open_playground(browser, ui)
+    score_prompt(browser, PROMPT)
+    wait_scored(browser, PROMPT)
+    fraction = browser.find_element(by().ID, "fraction-value")
+    fraction.clear()
+    fraction.send_keys("0.3")
+    assert browser.find_element(by().ID, "mode-fraction").is_selected()
+    for router in ROUTERS:
+        t = ui.controller.threshold(RouteSpec(router, strong_fraction=0.3))  # calibrated once
+        wait_for(
+            browser,
+            lambda d, router=router, t=t: (
+                float(result_cell(d, router, "threshold").get_attribute("data-value")) == t
+            ),
+            f"{router}'s threshold for 30% strong calls",
+        )
+        w = load_router(router).win_rate([PROMPT])[0]
+        assert result_cell(browser, router, "decision").text == ("strong" if w >= t else "weak")

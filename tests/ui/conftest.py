@@ -84,11 +84,12 @@ class UiServer:
 
 
 @pytest.fixture(scope="session")
-def bench_results(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Path:
-    """A real `bench` run (random router, MT-Bench) written as the harness writes it."""
+def bench_run(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> tuple[Path, Any]:
+    """A real `bench` run (random router, MT-Bench) written as the harness writes it:
+    (the output folder, its BenchmarkResult)."""
     out = tmp_path_factory.mktemp("bench")
-    run_benchmark(["random"], ["mt-bench"], data_dir=data_dir, out=out, progress=False)
-    return out
+    results = run_benchmark(["random"], ["mt-bench"], data_dir=data_dir, out=out, progress=False)
+    return out, results["mt-bench"]
 
 
 @pytest.fixture(scope="module")

@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from routellm_py import load_router
 from routellm_py import metrics as M
 from tests.ui.conftest import UiServer, open_page, wait_for
 
 
 def test_hover_shows_quality_threshold_and_cost_of_the_run(
-    browser: Any, ui: UiServer, bench_results: Path
+    browser: Any, ui: UiServer, bench_run: tuple[Path, Any]
 ) -> None:
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
 
+    bench_results = bench_run[0]
     ui.app.state.ui.results_dir = bench_results
     result = json.loads((bench_results / "mt-bench.json").read_text())
     open_page(browser, ui.url + "/ui/bench")
@@ -40,3 +45,17 @@ def test_hover_shows_quality_threshold_and_cost_of_the_run(
     assert tip.find_element(By.CSS_SELECTOR, ".cost").text == f"cost ${cost:.2f} per 1,000 queries"
     rows = browser.find_elements(By.CSS_SELECTOR, "#rows tbody tr")
     assert [r.get_attribute("data-router") for r in rows] == [r["router"] for r in result["rows"]]
+
+
+def test_recorded_thresholds_realise_the_largest_exact_point_at_or_below_each_fraction(
+    bench_run: tuple[Path, Any],
+) -> None:
+    out, run = bench_run
+    result = json.loads((out / "mt-bench.json").read_text())
+    w = load_router("random").win_rate(run.prompts)  # distinct: exact points are k / n
+    n = len(w)
+    assert set(result["thresholds"]) == {"random", "length"}  # not the oracle: no win rates
+    grid = result["curves"]["strong_fraction"]
+    for f, t in zip(grid, result["thresholds"]["random"], strict=True):
+        assert 0 <= t <= 1
+        assert np.mean(w >= t) == math.floor(f * n + 1e-9) / n

@@ -49,7 +49,7 @@ function showTooltip(u) {
       el("td", { class: "num threshold" }, fmt(t))));
   });
   tip.replaceChildren(
-    el("div", { class: "fraction", "data-value": String(f) }, `strong calls ${pct(f)}`),
+    el("div", { class: "fraction", "data-value": String(f) }, `strong calls ${pct(f)} (the CPT of each PGR below)`),
     el("div", { class: "cost" }, `cost ${dollars(costAt(result, f))} per 1,000 queries`),
     el("table", {}, ...rows));
   tip.hidden = false;

@@ -89,12 +89,16 @@ def mount_ui(app: Any, controller: Controller, authorize: Any) -> None:
     async def ui_root() -> Any:
         return RedirectResponse("/ui/")
 
+    def page_handler(page: str) -> Any:
+        """A handler without parameters: nothing in the request names the file."""
+
+        async def handler() -> Any:
+            return FileResponse(STATIC / page, headers=SECURITY_HEADERS)
+
+        return handler
+
     for route, page in PAGES.items():
-        app.add_api_route(
-            route,
-            lambda page=page: FileResponse(STATIC / page, headers=SECURITY_HEADERS),
-            include_in_schema=False,
-        )
+        app.add_api_route(route, page_handler(page), include_in_schema=False)
 
     @app.get("/ui/api/config")
     async def ui_config(request: Request) -> dict[str, Any]:

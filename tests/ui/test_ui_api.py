@@ -38,6 +38,10 @@ def test_pages_need_no_key_and_load_nothing_from_elsewhere(client: httpx.Client,
     if path.endswith(("/", "bench", "dashboard")):
         assert "http" not in r.text  # every asset is served from this origin
     assert client.get("/ui", follow_redirects=False).headers["location"] == "/ui/"
+    # no query or path names another file
+    assert client.get("/ui/?page=../app.py").text == client.get("/ui/").text
+    assert client.get("/ui/static/../app.py").status_code == 404
+    assert client.get("/ui/static/%2e%2e/app.py").status_code == 404
 
 
 def test_page_data_needs_the_key_and_the_host_check_holds(client: httpx.Client) -> None:

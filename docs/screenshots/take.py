@@ -29,7 +29,7 @@ from routellm_py.controller import Controller  # noqa: E402
 from routellm_py.data.aliases import DEFAULT_STRONG, DEFAULT_WEAK  # noqa: E402
 from routellm_py.data.benchmarks import load_benchmark  # noqa: E402
 from routellm_py.server import BackgroundServer, create_app  # noqa: E402
-from tests.ui.conftest import KEY, open_page, wait_for  # noqa: E402
+from tests.ui.conftest import KEY, open_page, type_into, wait_for  # noqa: E402
 from tests.upstream import Upstream  # noqa: E402
 
 
@@ -78,9 +78,7 @@ def main() -> None:
                 fh.writelines(f'{{"prompt": {json.dumps(p)}}}\n' for p in prompts)
             browser.find_element(By.ID, "file").send_keys(fh.name)
             wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#batch-table tr"), "")
-            fraction = browser.find_element(By.ID, "fraction-value")
-            fraction.clear()
-            fraction.send_keys("0.3")
+            type_into(browser, "fraction-value", "0.3")
             time.sleep(1)
             browser.execute_script("document.getElementById('batch').scrollIntoView()")
             save(browser, "playground-batch.png")

@@ -129,7 +129,14 @@ def open_page(browser: Any, url: str, key: str = KEY) -> None:
     browser.get(url)
     browser.execute_script("sessionStorage.clear()")
     browser.get(url)
-    field = browser.find_element(By.ID, "api-key")
-    field.clear()
-    field.send_keys(key)
+    type_into(browser, "api-key", key)
     browser.find_element(By.CSS_SELECTOR, "#api-key-form button").click()
+
+
+def type_into(browser: Any, element_id: str, text: str) -> None:
+    """Empty the field, then type `text` key by key, as a user does."""
+    from selenium.webdriver.common.by import By
+
+    field = browser.find_element(By.ID, element_id)
+    field.clear()
+    field.send_keys(text)

@@ -12,7 +12,7 @@ import pytest
 
 from routellm_py import load_router
 from routellm_py.calibration import threshold_for_strong_fraction
-from tests.ui.conftest import ROUTERS, UiServer, open_page, wait_for
+from tests.ui.conftest import ROUTERS, UiServer, open_page, type_into, wait_for
 
 PROMPT = "Prove that there are infinitely many prime numbers, then give an example."
 
@@ -32,11 +32,12 @@ def open_playground(browser: Any, ui: UiServer) -> None:
     )
 
 
-def score_prompt(browser: Any, prompt: str) -> None:
-    box = browser.find_element(by().ID, "prompt")
-    box.clear()
-    box.send_keys(prompt)
+def score_prompt(browser: Any, ui: UiServer, prompt: str = PROMPT) -> None:
+    """Open the playground, type `prompt`, score it, wait for its win rates."""
+    open_playground(browser, ui)
+    type_into(browser, "prompt", prompt)
     browser.find_element(by().ID, "score").click()
+    wait_scored(browser, prompt)
 
 
 def result_cell(browser: Any, router: str, cls: str) -> Any:
@@ -68,9 +69,7 @@ def test_page_without_key_says_401_then_works_with_it(browser: Any, ui: UiServer
 
 
 def test_typed_prompt_shows_the_routers_win_rates(browser: Any, ui: UiServer) -> None:
-    open_playground(browser, ui)
-    score_prompt(browser, PROMPT)
-    wait_scored(browser, PROMPT)
+    score_prompt(browser, ui)
     for router in ROUTERS:
         expected = load_router(router).win_rate([PROMPT])[0]  # the router itself, no server
         cell = result_cell(browser, router, "win-rate")
@@ -83,15 +82,11 @@ def test_moving_the_threshold_flips_the_decision_at_the_win_rate(
 ) -> None:
     from selenium.webdriver.common.keys import Keys
 
-    open_playground(browser, ui)
-    score_prompt(browser, PROMPT)
-    wait_scored(browser, PROMPT)
+    score_prompt(browser, ui)
     w = load_router("length").win_rate([PROMPT])[0]
     below = math.floor(w * 1000) / 1000  # the slider's grid point just under w
     assert below < w < below + 0.001
-    number = browser.find_element(by().ID, "threshold-value")
-    number.clear()
-    number.send_keys(f"{below:.3f}")
+    type_into(browser, "threshold-value", f"{below:.3f}")
 
     def decision(threshold: float) -> str:
         wait_for(
@@ -132,9 +127,7 @@ def test_loaded_csv_shows_the_threshold_for_a_strong_fraction(
         lambda d: len(d.find_elements(by().CSS_SELECTOR, "#batch-table tbody tr")) == 40,
         "the 40 prompts of the CSV",
     )
-    fraction = browser.find_element(by().ID, "fraction-value")
-    fraction.clear()
-    fraction.send_keys("0.25")
+    type_into(browser, "fraction-value", "0.25")
     for router in ROUTERS:
         rates = load_router(router).win_rate(prompts)
         t = threshold_for_strong_fraction(rates, 0.25)
@@ -158,12 +151,8 @@ def test_loaded_csv_shows_the_threshold_for_a_strong_fraction(
 
 
 def test_answer_comes_with_its_routing_record(browser: Any, ui: UiServer) -> None:
-    open_playground(browser, ui)
-    score_prompt(browser, PROMPT)
-    wait_scored(browser, PROMPT)
-    number = browser.find_element(by().ID, "threshold-value")
-    number.clear()
-    number.send_keys("0")  # everything strong
+    score_prompt(browser, ui)
+    type_into(browser, "threshold-value", "0")  # everything strong
     browser.find_element(by().ID, "chat-router").send_keys("length")
     browser.find_element(by().ID, "ask").click()
     answer = wait_for(
@@ -180,12 +169,8 @@ def test_answer_comes_with_its_routing_record(browser: Any, ui: UiServer) -> Non
 def test_target_fraction_uses_the_servers_calibrated_threshold(browser: Any, ui: UiServer) -> None:
     from routellm_py.controller.model_string import RouteSpec
 
-    open_playground(browser, ui)
-    score_prompt(browser, PROMPT)
-    wait_scored(browser, PROMPT)
-    fraction = browser.find_element(by().ID, "fraction-value")
-    fraction.clear()
-    fraction.send_keys("0.3")
+    score_prompt(browser, ui)
+    type_into(browser, "fraction-value", "0.3")
     assert browser.find_element(by().ID, "mode-fraction").is_selected()
     for router in ROUTERS:
         t = ui.controller.threshold(RouteSpec(router, strong_fraction=0.3))  # calibrated once

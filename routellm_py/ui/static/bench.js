@@ -80,7 +80,6 @@ function drawCurves(result) {
     xLabel: "share of calls to the strong model", yLabel: "quality", xRange: [0, 1], height: 420,
     bands, hooks: { setCursor: [showTooltip] },
   });
-  $("curve").addEventListener("mouseleave", () => { $("bench-tooltip").hidden = true; });
 }
 
 function renderSummary(result) {
@@ -125,4 +124,5 @@ async function load() {
 
 initHeader(load);
 $("benchmark").addEventListener("change", () => show($("benchmark").value));
+$("curve").addEventListener("mouseleave", () => { $("bench-tooltip").hidden = true; });
 load();

@@ -504,6 +504,9 @@ def create_app(
         finished(result.routing)
         return Response(result.model_dump_json(), media_type="application/json")
 
+    from routellm_py.ui.app import mount_ui  # the browser pages at /ui
+
+    mount_ui(app, controller, authorize)
     return app
 
 

@@ -352,7 +352,8 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
 
 def write_result(r: BenchmarkResult, out: Path) -> list[Path]:
-    """`<out>/<name>.csv` (the table), `.json` (table, counts, curves on a 1% grid), `.png`."""
+    """`<out>/<name>.csv` (the table), `.json` (table, counts, curves and routers' thresholds
+    on a 1% grid), `.png`."""
     from routellm_py.benchmarks.plots import plot_curves
 
     out.mkdir(parents=True, exist_ok=True)
@@ -361,6 +362,12 @@ def write_result(r: BenchmarkResult, out: Path) -> list[Path]:
     meta["rows"] = json.loads(r.table.to_json(orient="records"))
     meta["curves"] = {"strong_fraction": grid.tolist()}
     meta["curves"].update({k: c.at(grid).tolist() for k, c in r.curves.items()})
+    # Per grid point f: the threshold of the largest exact point x <= f (clipped to [0, 1]).
+    meta["thresholds"] = {
+        k: np.clip(c.thresholds[np.searchsorted(c.x, grid, side="right") - 1], 0, 1).tolist()
+        for k, c in r.curves.items()
+        if c.thresholds is not None and k != ORACLE
+    }
     if r.band_curve is not None:
         band_grid, low, high = r.band_curve
         meta["random_band_curve"] = {

@@ -17,6 +17,7 @@ COMMANDS = {
     "calibrate": "routellm_py.cli.calibrate",
     "select-threshold": "routellm_py.cli.select_threshold",
     "serve": "routellm_py.cli.serve",
+    "ui": "routellm_py.cli.ui",
     "data": "routellm_py.cli.data",
 }
 

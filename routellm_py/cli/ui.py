@@ -1,0 +1,86 @@
+"""`routellm-py ui --routers random,length [--results DIR]`: the browser pages alone.
+
+Serves the playground (win rates and decisions of every loaded router for your prompts),
+the benchmark curves of the last `bench` run (`--results`, default benchmarks/results) and
+the live dashboard at http://HOST:PORT/ui/ (needs the `[serve]` extra). Without
+--strong-model and --weak-model it needs no upstream model: routing only, and chat
+completions are refused. With both (or a --config as for `serve`) the playground also
+shows the answer. Bind address, Host allow list and --api-key work as for `serve`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+from typing import Any
+
+from routellm_py.cli import serve
+from routellm_py.cli.common import add_data_dir, split_list
+from routellm_py.data.aliases import DEFAULT_STRONG, DEFAULT_WEAK
+from routellm_py.server import API_KEY_ENV
+
+
+def serve_defaults() -> dict[str, Any]:
+    """Every `serve` option at its default: what `controller_kwargs` reads beyond ours."""
+    parser = argparse.ArgumentParser()
+    serve.add_parser(parser.add_subparsers())
+    return vars(parser.parse_args(["serve"]))
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "ui", help="browser playground, benchmark curves and dashboard", description=__doc__
+    )
+    p.add_argument("--routers", type=split_list, default=None, help="e.g. random,length,mf")
+    p.add_argument("--config", default=None, help="JSON/YAML config file, as for serve")
+    p.add_argument("--strong-model", default=None, help="optional: litellm name, for answers")
+    p.add_argument("--weak-model", default=None, help="optional: litellm name, for answers")
+    p.add_argument("--api-base", default=None, help="api_base shared by both models")
+    p.add_argument("--results", default="benchmarks/results", help="bench output directory")
+    p.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=6060)
+    p.add_argument(
+        "--api-key", default=None, help=f"bearer token clients must send (default: ${API_KEY_ENV})"
+    )
+    p.add_argument(
+        "--allowed-hosts", type=split_list, default=None, help="Host names served, as for serve"
+    )
+    p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    add_data_dir(p)
+    p.set_defaults(func=run)
+
+
+def build_app(args: argparse.Namespace) -> Any:
+    """The server app for these arguments: routing only unless both models are given."""
+    from routellm_py.controller import Controller
+    from routellm_py.server import create_app, served_hosts
+    from routellm_py.ui.app import RoutingOnly
+
+    args = argparse.Namespace(**{**serve_defaults(), **vars(args)})
+    config = serve.read_config(args.config)
+    chat = all(getattr(args, f"{w}_model") or config.get(f"{w}_model") for w in ("strong", "weak"))
+    if not chat:  # names for the decisions shown; no call is ever made to them
+        args.strong_model, args.weak_model = DEFAULT_STRONG, DEFAULT_WEAK
+    app = create_app(
+        Controller(**serve.controller_kwargs(args)),
+        api_key=args.api_key or os.environ.get(API_KEY_ENV) or None,
+        allowed_hosts=served_hosts(args.host, args.allowed_hosts),
+    )
+    app.state.ui.chat = chat
+    app.state.ui.results_dir = Path(args.results)
+    if not chat:
+        app.add_middleware(RoutingOnly)
+    return app
+
+
+def run(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from routellm_py.server import configure_logging, uvicorn_config
+
+    configure_logging(args.log_level)
+    app = build_app(args)
+    print(f"routellm-py ui: http://{args.host}:{args.port}/ui/", flush=True)
+    uvicorn.Server(uvicorn_config(app, args.host, args.port, args.log_level)).run()
+    return 0

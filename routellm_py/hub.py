@@ -71,7 +71,15 @@ def download_snapshot(
     repo_id, rev = parse_hub_spec(spec, revision)
     where = f"{repo_type} {repo_id!r} (revision {rev or 'main'})"
     try:
-        path = snapshot_download(repo_id, repo_type=repo_type, revision=rev, cache_dir=cache_dir)
+        # offline: say so explicitly (for a commit hash huggingface_hub would otherwise try to
+        # list the repository's files online)
+        path = snapshot_download(
+            repo_id,
+            repo_type=repo_type,
+            revision=rev,
+            cache_dir=cache_dir,
+            local_files_only=bool(constants.HF_HUB_OFFLINE),
+        )
     except LocalEntryNotFoundError as e:
         cache = cache_dir or constants.HF_HUB_CACHE
         if constants.HF_HUB_OFFLINE:

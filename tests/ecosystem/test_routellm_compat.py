@@ -227,3 +227,48 @@ def test_sw_mismatched_embeddings_are_an_error(tmp_path: Path) -> None:
     pd.DataFrame({"embeddings": [[0.0] * TEXT_DIM]}).to_parquet(emb / "train.parquet")
     with pytest.raises(ValueError, match=r"battles .* but 1 embeddings"):
         C.load_routellm_sw([battles], [emb], n_tiers=3, encoder=ENCODER)
+
+
+# ---- BERT classifier ---------------------------------------------------------------------
+def test_bert_matches_routellm(tmp_path: Path) -> None:
+    """A 3-label sequence classifier folder (save_pretrained + tokenizer), tiny and seeded."""
+    torch = pytest.importorskip("torch")
+    from transformers import (
+        AutoModelForSequenceClassification,
+        AutoTokenizer,
+        BertConfig,
+        BertForSequenceClassification,
+    )
+
+    from routellm_py.embeddings.encoders import bundled_minilm_path
+
+    tok = AutoTokenizer.from_pretrained(bundled_minilm_path())
+    torch.manual_seed(0)
+    cfg = BertConfig(
+        vocab_size=tok.vocab_size,
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=32,
+        num_labels=3,
+        initializer_range=0.5,  # spread-out logits, so prompts get different win rates
+    )
+    d = tmp_path / "bert_gpt4_augmented"
+    BertForSequenceClassification(cfg).save_pretrained(d)
+    tok.save_pretrained(d)
+    router = C.load_routellm_bert(d)
+    prompts = [*PROMPTS, "past the tokenizer's length limit " * 200]
+    got = router.win_rate(prompts)
+
+    model = AutoModelForSequenceClassification.from_pretrained(d, num_labels=3)
+    tokenizer = AutoTokenizer.from_pretrained(d)
+    want = []
+    for p in prompts:  # BERTRouter.calculate_strong_win_rate, one prompt at a time
+        with torch.no_grad():
+            logits = model(**tokenizer(p, return_tensors="pt", truncation=True)).logits[0]
+        soft = torch.softmax(logits.double(), dim=-1).numpy()
+        want.append(1 - soft[-2:].sum())
+    np.testing.assert_allclose(got, want, atol=1e-5)
+    assert np.ptp(got) > 1e-4
+    again = load_router(router.save(tmp_path / "native"))
+    np.testing.assert_allclose(again.win_rate(prompts), got, atol=1e-6)

@@ -12,9 +12,9 @@ Engines:
          atomic part file (tmp + rename) under `<output>.parts/`, so an interrupted run
          resumes at the first missing part. When every part exists they are concatenated
          into `<output>` (atomic too) and the parts are removed.
-  ray    Ray Data: `read_parquet` -> `map_batches` with one router per actor (a pool of
-         `concurrency` actors) -> rows streamed back in input order to one parquet file
-         (written atomically; a re-run starts over). `ray.init(address=...)` points it at a
+  ray    Ray Data: `read_parquet` -> `map_batches` with one router per actor (a fixed
+         `ActorPoolStrategy` of `concurrency` actors) -> rows streamed back in input order
+         to one parquet file (written atomically; a re-run starts over). `ray.init(address=...)` points it at a
          cluster; without an initialised Ray a local instance is started.
 
 The two engines give the same rows (tested).
@@ -86,6 +86,7 @@ def score_parquet(
     batch_size: int = 1024,
     engine: str = "local",
     concurrency: int = 2,
+    actor_cpus: float = 1.0,
     router_params: dict | None = None,
     progress: bool = True,
 ) -> ScoreReport:
@@ -122,7 +123,7 @@ def score_parquet(
     scorer_args = (router, column, list(keep), router_params or {})
     if engine == "local":
         return _score_local(src, out, job, scorer_args, batch_size, progress)
-    return _score_ray(src, out, scorer_args, batch_size, concurrency, progress)
+    return _score_ray(src, out, scorer_args, batch_size, (concurrency, actor_cpus), progress)
 
 
 # ---- local engine ----------------------------------------------------------------------
@@ -237,9 +238,11 @@ def _report_blank(n_blank: int, column: str) -> None:
 
 # ---- ray engine ------------------------------------------------------------------------
 def _score_ray(
-    src: Path, out: Path, scorer_args: tuple, batch_size: int, concurrency: int, progress: bool
+    src: Path, out: Path, scorer_args: tuple, batch_size: int, pool: tuple, progress: bool
 ) -> ScoreReport:
-    """Ray Data `map_batches(RouterScorer, concurrency=N)`: N actors, one router each."""
+    """Ray Data `map_batches(RouterScorer, compute=ActorPoolStrategy(size=N), num_cpus=c)`:
+    N actors, one router each, c CPUs reserved per actor. Leave CPUs free for the read
+    tasks: N * c must be below the cluster's CPUs, or reading waits for CPUs the actors hold."""
     try:
         import ray
         import ray.data
@@ -253,14 +256,17 @@ def _score_ray(
     ctx = ray.data.DataContext.get_current()
     ctx.execution_options.preserve_order = True  # output rows in input order
     column, keep = scorer_args[1], scorer_args[2]
+    n_rows = pq.ParquetFile(src).metadata.num_rows
+    # Ray splits the input into blocks (per file, and by size within a file); each block is
+    # scored by one of the actors, so a small single file keeps only one actor busy
     ds = ray.data.read_parquet(str(src), columns=[column, *keep]).map_batches(
         RouterScorer,
         fn_constructor_args=scorer_args,
         batch_size=batch_size,
         batch_format="pyarrow",
-        concurrency=concurrency,
+        compute=ray.data.ActorPoolStrategy(size=pool[0]),
+        num_cpus=pool[1],
     )
-    n_rows = pq.ParquetFile(src).metadata.num_rows
     tmp_out = out.with_name(out.name + ".tmp")
     row, n_blank, writer = 0, 0, None
     bar = tqdm(

@@ -25,6 +25,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", type=int, default=1024, help="rows per batch (1024)")
     p.add_argument("--engine", choices=["local", "ray"], default="local")
     p.add_argument("--concurrency", type=int, default=2, help="ray: router actors (2)")
+    p.add_argument("--actor-cpus", type=float, default=1.0, help="ray: CPUs reserved per actor (1)")
     p.add_argument("--ray-address", default=None, help="ray: cluster address (default: local)")
     p.set_defaults(func=run)
 
@@ -45,6 +46,7 @@ def run(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         engine=args.engine,
         concurrency=args.concurrency,
+        actor_cpus=args.actor_cpus,
     )
     resumed = f", {rep.n_resumed_batches} batches resumed" if rep.n_resumed_batches else ""
     print(f"scored {rep.n_rows} rows into {rep.output} ({rep.n_blank} blank{resumed})")

@@ -253,6 +253,12 @@ def _score_ray(
 
     if not ray.is_initialized():
         ray.init()
+    cpus = ray.cluster_resources().get("CPU", 0.0)
+    if pool[0] * pool[1] >= cpus:
+        raise ValueError(
+            f"{pool[0]} actors x {pool[1]} CPUs would hold all {cpus:g} CPUs of the Ray cluster "
+            "and starve the read tasks; lower --concurrency or --actor-cpus"
+        )
     ctx = ray.data.DataContext.get_current()
     ctx.execution_options.preserve_order = True  # output rows in input order
     column, keep = scorer_args[1], scorer_args[2]

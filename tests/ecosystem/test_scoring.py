@@ -25,7 +25,7 @@ N = 2300
 def write_log(path: Path, n: int = N, row_group: int = 700) -> list:
     """A prompt log with an id column, one null and one blank prompt, small row groups."""
     prompts: list = [f"user question {i}: how do I do thing {i % 13}?" for i in range(n)]
-    prompts[5], prompts[1234] = None, "   "
+    prompts[5], prompts[n * 53 // 100] = None, "   "
     table = pa.table({"id": [f"q{i}" for i in range(n)], "prompt": prompts, "other": range(n)})
     pq.write_table(table, path, row_group_size=row_group)
     return prompts

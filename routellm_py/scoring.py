@@ -14,8 +14,9 @@ Engines:
          into `<output>` (atomic too) and the parts are removed.
   ray    Ray Data: `read_parquet` -> `map_batches` with one router per actor (a fixed
          `ActorPoolStrategy` of `concurrency` actors) -> rows streamed back in input order
-         to one parquet file (written atomically; a re-run starts over). `ray.init(address=...)` points it at a
-         cluster; without an initialised Ray a local instance is started.
+         to one parquet file (written atomically; a re-run starts over).
+         `ray.init(address=...)` points it at a cluster; without an initialised Ray a
+         local instance is started.
 
 The two engines give the same rows (tested).
 """

@@ -43,6 +43,7 @@ _BUILTIN_MODULES = {
     "bert": "routellm_py.routers.bert",
     "causal_llm": "routellm_py.routers.causal_llm",
     "quality_gap": "routellm_py.routers.quality_gap",
+    "routellm_causal_llm": "routellm_py.compat.routellm_causal",
 }
 
 R = TypeVar("R", bound="Router")

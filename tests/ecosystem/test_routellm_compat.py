@@ -272,3 +272,87 @@ def test_bert_matches_routellm(tmp_path: Path) -> None:
     assert np.ptp(got) > 1e-4
     again = load_router(router.save(tmp_path / "native"))
     np.testing.assert_allclose(again.win_rate(prompts), got, atol=1e-6)
+
+
+# ---- causal LLM --------------------------------------------------------------------------
+LABELS = [f"[[{k}]]" for k in range(1, 6)]
+
+
+def write_causal_checkpoint(d: Path) -> None:
+    """A tiny Llama with label tokens [[1]]..[[5]] last in the vocabulary, its tokenizer and
+    RouteLLM's two message files (system_ft_v5.txt, classifier_ft_v5.txt)."""
+    import torch
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+
+    from routellm_py.embeddings.encoders import bundled_minilm_path
+
+    tok = AutoTokenizer.from_pretrained(bundled_minilm_path())
+    headers = ["<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>"]
+    tok.add_tokens(headers, special_tokens=True)
+    tok.add_tokens(LABELS, special_tokens=True)
+    torch.manual_seed(0)
+    cfg = LlamaConfig(
+        vocab_size=len(tok),
+        hidden_size=16,
+        intermediate_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        num_key_value_heads=2,
+        max_position_embeddings=512,
+    )
+    model = LlamaForCausalLM(cfg)
+    with torch.no_grad():  # make label tokens likely, so greedy decoding emits them
+        model.lm_head.weight[-5:] *= 40.0
+    model.save_pretrained(d)
+    tok.save_pretrained(d)
+    (d / "system_ft_v5.txt").write_text("[Instruction]\nRate the question from 1 to 5.\n")
+    (d / "classifier_ft_v5.txt").write_text("[Question]\n{question}\n\nPrediction:\n")
+
+
+def routellm_causal_win_rate(d: Path, prompt: str) -> float:
+    """CausalLLMRouter.calculate_strong_win_rate with CausalLLMClassifier, score_threshold 4."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(d)
+    model = AutoModelForCausalLM.from_pretrained(d, dtype=torch.float32).eval()
+    system = (d / "system_ft_v5.txt").read_text().strip()
+    question = (d / "classifier_ft_v5.txt").read_text().format(question=prompt).strip()
+    text = (
+        f"<|start_header_id|>system<|end_header_id|>\n\n{system}<|eot_id|>"
+        f"<|start_header_id|>user<|end_header_id|>\n\n{question}<|eot_id|>"
+    )
+    ids = torch.tensor([tok.encode(text)])
+    out = model.generate(
+        ids,
+        max_new_tokens=6,
+        do_sample=False,
+        pad_token_id=tok.eos_token_id,
+        output_scores=True,
+        return_dict_in_generate=True,
+    )
+    orig = len(tok) - 5
+    new = out.sequences[0, ids.shape[1] :]
+    first = [i for i, t in enumerate(new.tolist()) if t >= orig]
+    if not first:
+        return 1.0
+    logits = out.scores[first[0]][0][orig:].double().numpy()
+    soft = np.exp(logits - logits.max()) / np.exp(logits - logits.max()).sum()
+    return 1.0 - soft[3:].sum()
+
+
+def test_causal_llm_matches_routellm(tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    from routellm_py.compat.routellm_causal import load_routellm_causal
+
+    d = tmp_path / "causal_llm_gpt4_augmented"
+    write_causal_checkpoint(d)
+    router = load_routellm_causal(d)
+    prompts = [*PROMPTS, "Summarise the plot of Hamlet in one line."]
+    got = router.win_rate(prompts)
+    want = [routellm_causal_win_rate(d, p) for p in prompts]
+    np.testing.assert_allclose(got, want, atol=1e-6)
+    assert all(router.label_probs(p) is not None for p in prompts), "labels were generated"
+    assert np.ptp(got) > 1e-4
+    again = load_router(router.save(tmp_path / "pointer"))  # records the weights' folder
+    np.testing.assert_allclose(again.win_rate(prompts[:2]), got[:2], atol=1e-9)

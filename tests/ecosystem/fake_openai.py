@@ -12,11 +12,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import numpy as np
+
+from tests.ecosystem.local_http import LocalServer
 
 
 def vector(text: str, dim: int) -> np.ndarray:
@@ -26,56 +26,27 @@ def vector(text: str, dim: int) -> np.ndarray:
     return v / np.linalg.norm(v)
 
 
-class FakeEmbeddings:
+class FakeEmbeddings(LocalServer):
     def __init__(self) -> None:
+        super().__init__()
         self.requests: list[dict[str, Any]] = []
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
+        return f"{self.url}/v1"
 
-    def __enter__(self) -> FakeEmbeddings:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-
-def _handler(fake: FakeEmbeddings) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args: object) -> None:
-            pass
-
-        def do_POST(self) -> None:  # noqa: N802
-            body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
-            fake.requests.append(body)
-            dim = int(body["model"].rsplit("-", 1)[1])
-            texts = [body["input"]] if isinstance(body["input"], str) else body["input"]
-            data = []
-            for i, t in enumerate(texts):
-                v = vector(t, dim)
-                emb: Any = (
-                    base64.b64encode(v.astype("<f4").tobytes()).decode()
-                    if body.get("encoding_format") == "base64"
-                    else v.tolist()
-                )
-                data.append({"object": "embedding", "index": i, "embedding": emb})
-            out = json.dumps(
-                {
-                    "object": "list",
-                    "data": data,
-                    "model": body["model"],
-                    "usage": {"prompt_tokens": 1, "total_tokens": 1},
-                }
-            ).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(out)))
-            self.end_headers()
-            self.wfile.write(out)
-
-    return Handler
+    def handle(self, method: str, path: str, body: bytes) -> tuple[int, Any]:
+        if (method, path) != ("POST", "/v1/embeddings"):
+            return 404, {"error": {"message": f"unexpected {method} {path}"}}
+        req = json.loads(body)
+        self.requests.append(req)
+        dim = int(req["model"].rsplit("-", 1)[1])
+        texts = [req["input"]] if isinstance(req["input"], str) else req["input"]
+        data = []
+        for i, t in enumerate(texts):
+            v = vector(t, dim)
+            b64 = req.get("encoding_format") == "base64"
+            emb: Any = base64.b64encode(v.astype("<f4").tobytes()).decode() if b64 else v.tolist()
+            data.append({"object": "embedding", "index": i, "embedding": emb})
+        usage = {"prompt_tokens": 1, "total_tokens": 1}
+        return 200, {"object": "list", "data": data, "model": req["model"], "usage": usage}

@@ -69,6 +69,12 @@ def clean_env(**extra: str) -> dict[str, str]:
     return {**env, "HF_HUB_OFFLINE": "1", **extra}
 
 
+def run_last_json(cmd: list[str], cwd: Path) -> dict:
+    """Run `cmd` in `cwd` without this checkout on the path; its last stdout line as JSON."""
+    out = subprocess.run(cmd, cwd=cwd, env=clean_env(), check=True, capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def test_wheel_loads_shipped_checkpoint_from_elsewhere(venv: Path, tmp_path: Path) -> None:
     script = (
         "import json, routellm_py\n"
@@ -77,37 +83,14 @@ def test_wheel_loads_shipped_checkpoint_from_elsewhere(venv: Path, tmp_path: Pat
         f"print(json.dumps({{'module': routellm_py.__file__, 'ckpt': str(r.checkpoint_dir),"
         f" 'win': float(r.win_rate([{PROMPT!r}])[0])}}))\n"
     )
-    out = subprocess.run(
-        [str(venv / "bin" / "python"), "-c", script],
-        cwd=tmp_path,
-        env=clean_env(),
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    got = json.loads(out.stdout.strip().splitlines()[-1])
+    got = run_last_json([str(venv / "bin" / "python"), "-c", script], tmp_path)
     assert got["module"].startswith(str(venv)), "imported the installed wheel, not the checkout"
     assert "/routellm_py_checkpoints/mf" in got["ckpt"] and got["ckpt"].startswith(str(venv))
     want = load_router(REPO / "routers" / "mf").win_rate([PROMPT])[0]
     np.testing.assert_allclose(got["win"], want, atol=1e-6)
 
-    cli = subprocess.run(
-        [
-            str(venv / "bin" / "routellm-py"),
-            "route",
-            PROMPT,
-            "--router",
-            "mf",
-            "--threshold",
-            "0.5",
-        ],
-        cwd=tmp_path,
-        env=clean_env(),
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    row = json.loads(cli.stdout.strip().splitlines()[-1])
+    route = ["route", PROMPT, "--router", "mf", "--threshold", "0.5"]
+    row = run_last_json([str(venv / "bin" / "routellm-py"), *route], tmp_path)
     assert row["decision"] == ("strong" if want >= 0.5 else "weak")
 
 

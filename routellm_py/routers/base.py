@@ -313,13 +313,17 @@ def _atomic_write(path: Path, text: str) -> None:
 
 
 def checkpoint_roots() -> list[Path]:
-    """Where checkpoint names are looked up, in order: every directory in
-    `$ROUTELLM_PY_ROUTERS` (os.pathsep-separated), the `routers/` of a source checkout,
-    then the shipped checkpoints of the installed package `routellm_py_checkpoints`."""
+    """Where checkpoint names are looked up, in order: the directories in
+    `$ROUTELLM_PY_ROUTERS` (os.pathsep-separated) if it is set, and only those; else the
+    `routers/` of a source checkout, then the shipped checkpoints of the installed package
+    `routellm_py_checkpoints`."""
     import importlib.util
     import os
 
-    roots = [Path(p) for p in os.environ.get("ROUTELLM_PY_ROUTERS", "").split(os.pathsep) if p]
+    env = os.environ.get("ROUTELLM_PY_ROUTERS")
+    if env:
+        return [Path(p) for p in env.split(os.pathsep) if p]
+    roots = []
     checkout = Path(__file__).resolve().parents[2]
     if (checkout / "pyproject.toml").is_file() and (checkout / "routers").is_dir():
         roots.append(checkout / "routers")

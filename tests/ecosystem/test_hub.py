@@ -144,3 +144,19 @@ def test_push_cli_and_offline_refusal(online: FakeHub, tmp_path: Path, monkeypat
     assert main(["push", str(ckpt), "me/cli"]) == 2
     with pytest.raises(CheckpointError, match="no config.json"):
         upload_set(tmp_path)
+
+
+def test_checkpoint_roots_env_replaces_defaults(tmp_path: Path, monkeypatch) -> None:
+    from routellm_py.routers.base import checkpoint_roots, find_checkpoint
+
+    REPO = Path(__file__).resolve().parents[2]
+    monkeypatch.delenv("ROUTELLM_PY_ROUTERS", raising=False)
+    assert (
+        checkpoint_roots()[0] == REPO / "routers" and find_checkpoint("mf") == REPO / "routers/mf"
+    )
+    RandomRouter(seed=5).save(tmp_path / "b" / "mine")
+    monkeypatch.setenv("ROUTELLM_PY_ROUTERS", f"{tmp_path / 'a'}{os.pathsep}{tmp_path / 'b'}")
+    assert find_checkpoint("mine") == tmp_path / "b" / "mine" and find_checkpoint("mf") is None
+    np.testing.assert_array_equal(
+        load_router("mine").win_rate(PROMPTS), RandomRouter(seed=5).win_rate(PROMPTS)
+    )

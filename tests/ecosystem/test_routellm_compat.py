@@ -20,6 +20,7 @@ from safetensors.numpy import save_file
 
 from routellm_py import load_router
 from routellm_py.compat import routellm as C
+from routellm_py.compat import routellm_sw as SW
 from tests.ecosystem.fake_openai import FakeEmbeddings, vector
 
 DIM, TEXT_DIM = 4, 8
@@ -196,7 +197,7 @@ def restated_tiers(ratings: pd.Series, m: int) -> dict[str, int]:
 
 def test_sw_matches_routellm(tmp_path: Path, embeddings_api: FakeEmbeddings) -> None:
     battles, emb, prompts = write_sw_datasets(tmp_path)
-    router = C.load_routellm_sw([battles], [emb], n_tiers=3, encoder=ENCODER)
+    router = SW.load_routellm_sw([battles], [emb], n_tiers=3, encoder=ENCODER)
     queries = ["question about math code", "write me a poem please", prompts[3]]
     got = router.win_rate(queries)
 
@@ -207,7 +208,7 @@ def test_sw_matches_routellm(tmp_path: Path, embeddings_api: FakeEmbeddings) -> 
         df.winner_model_a == 1, "model_a", np.where(df.winner_model_b == 1, "model_b", "tie")
     )
     tiers = restated_tiers(restated_elo(df, None), 3)
-    assert tiers == C.routellm_tiers(C.elo_mle(df), 3)
+    assert tiers == SW.routellm_tiers(SW.elo_mle(df), 3)
     tiered = df.assign(model_a=df.model_a.map(tiers), model_b=df.model_b.map(tiers))
     assert (tiered.model_a == tiered.model_b).any(), "fixture exercises same-tier battles"
     stored = np.asarray(pd.read_parquet(emb / "train.parquet")["embeddings"].tolist())
@@ -226,7 +227,7 @@ def test_sw_mismatched_embeddings_are_an_error(tmp_path: Path) -> None:
     battles, emb, _ = write_sw_datasets(tmp_path)
     pd.DataFrame({"embeddings": [[0.0] * TEXT_DIM]}).to_parquet(emb / "train.parquet")
     with pytest.raises(ValueError, match=r"battles .* but 1 embeddings"):
-        C.load_routellm_sw([battles], [emb], n_tiers=3, encoder=ENCODER)
+        SW.load_routellm_sw([battles], [emb], n_tiers=3, encoder=ENCODER)
 
 
 # ---- BERT classifier ---------------------------------------------------------------------

@@ -283,25 +283,17 @@ def write_causal_checkpoint(d: Path) -> None:
     """A tiny Llama with label tokens [[1]]..[[5]] last in the vocabulary, its tokenizer and
     RouteLLM's two message files (system_ft_v5.txt, classifier_ft_v5.txt)."""
     import torch
-    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+    from transformers import AutoTokenizer, LlamaForCausalLM
 
     from routellm_py.embeddings.encoders import bundled_minilm_path
+    from routellm_py.training.testing import tiny_config
 
     tok = AutoTokenizer.from_pretrained(bundled_minilm_path())
     headers = ["<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>"]
     tok.add_tokens(headers, special_tokens=True)
     tok.add_tokens(LABELS, special_tokens=True)
     torch.manual_seed(0)
-    cfg = LlamaConfig(
-        vocab_size=len(tok),
-        hidden_size=16,
-        intermediate_size=32,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        num_key_value_heads=2,
-        max_position_embeddings=512,
-    )
-    model = LlamaForCausalLM(cfg)
+    model = LlamaForCausalLM(tiny_config("llama", len(tok)))
     with torch.no_grad():  # make label tokens likely, so greedy decoding emits them
         model.lm_head.weight[-5:] *= 40.0
     model.save_pretrained(d)

@@ -19,6 +19,9 @@ COMMANDS = {
     "serve": "routellm_py.cli.serve",
     "ui": "routellm_py.cli.ui",
     "data": "routellm_py.cli.data",
+    "route": "routellm_py.cli.route",
+    "score": "routellm_py.cli.score",
+    "push": "routellm_py.cli.push",
 }
 
 
@@ -44,7 +47,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except (KeyError, ValueError, FileNotFoundError, TypeError) as e:
+    except (KeyError, ValueError, FileNotFoundError, TypeError, ImportError) as e:
         msg = e.args[0] if isinstance(e, KeyError) and e.args else e
         print(f"routellm-py {args.command}: error: {msg}", file=sys.stderr)
         return 2

@@ -294,6 +294,11 @@ class APIEncoder(Encoder):
         if self._client is None:
             import openai
 
+            if not os.environ.get("OPENAI_API_KEY"):
+                raise ValueError(
+                    f"encoder {self.spec!r} embeds with the OpenAI API and OPENAI_API_KEY is not "
+                    "set: export OPENAI_API_KEY (and OPENAI_BASE_URL for a compatible server)"
+                )
             self._client = openai.OpenAI()
         data = self._client.embeddings.create(model=self.model, input=batch).data
         return [d.embedding for d in data]

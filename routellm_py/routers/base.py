@@ -28,6 +28,11 @@ from routellm_py.data.aliases import DEFAULT_STRONG, DEFAULT_WEAK, canonical_mod
 FORMAT_VERSION = 1
 CONFIG_FILE = "config.json"
 CARD_FILE = "README.md"
+# Third-party routers: `[project.entry-points."routellm_py.routers"] NAME = "pkg.mod:Class"`.
+ENTRY_POINT_GROUP = "routellm_py.routers"
+# Installed package that holds the shipped checkpoints (the repository's `routers/`).
+CHECKPOINT_PACKAGE = "routellm_py_checkpoints"
+HUB_PREFIX = "hf:"
 
 _REGISTRY: dict[str, type[Router]] = {}
 # Modules that define built-in routers; imported lazily so `import routellm_py` stays light.
@@ -39,6 +44,7 @@ _BUILTIN_MODULES = {
     "bert": "routellm_py.routers.bert",
     "causal_llm": "routellm_py.routers.causal_llm",
     "quality_gap": "routellm_py.routers.quality_gap",
+    "routellm_causal_llm": "routellm_py.compat.routellm_causal",
 }
 
 R = TypeVar("R", bound="Router")
@@ -62,19 +68,55 @@ def register(name: str) -> Callable[[type[R]], type[R]]:
 
 
 def available_routers() -> list[str]:
-    """Every router name that `get_router_class` accepts."""
-    return sorted(set(_REGISTRY) | set(_BUILTIN_MODULES))
+    """Every router name that `get_router_class` accepts (built-ins, registered classes and
+    the entry points of installed packages)."""
+    return sorted(set(_REGISTRY) | set(_BUILTIN_MODULES) | set(_entry_points()))
 
 
 def get_router_class(name: str) -> type[Router]:
-    """Look a router class up by registry name; unknown names list the valid ones."""
+    """Look a router class up by registry name; unknown names list the valid ones.
+
+    Order: classes already registered, the built-in modules, then the entry-point group
+    `routellm_py.routers` of installed packages (name = router name, value = the class)."""
     if name not in _REGISTRY and name in _BUILTIN_MODULES:
         import importlib
 
         importlib.import_module(_BUILTIN_MODULES[name])
+    if name not in _REGISTRY and name in _entry_points():
+        _load_entry_point(_entry_points()[name])
     if name not in _REGISTRY:
         raise KeyError(f"unknown router {name!r}; valid routers: {', '.join(available_routers())}")
     return _REGISTRY[name]
+
+
+def _entry_points() -> dict[str, Any]:
+    """Installed third-party routers: entry points of the group `ENTRY_POINT_GROUP`."""
+    from importlib.metadata import entry_points
+
+    return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+
+
+def _load_entry_point(ep: Any) -> None:
+    """Import a third-party router and register it under its entry-point name."""
+    try:
+        cls = ep.load()
+    except Exception as e:  # a broken plug-in names itself, and the fix
+        raise ImportError(
+            f"router {ep.name!r} from entry point {ep.value!r} (group {ENTRY_POINT_GROUP}) "
+            f"failed to import: {e}; fix or uninstall the package that provides it"
+        ) from e
+    if not (isinstance(cls, type) and issubclass(cls, Router)):
+        raise TypeError(
+            f"entry point {ep.name} = {ep.value!r} (group {ENTRY_POINT_GROUP}) must name a "
+            f"routellm_py Router subclass, got {cls!r}"
+        )
+    if _REGISTRY.get(ep.name) is not cls:
+        if cls in _REGISTRY.values() and cls.name != ep.name:
+            raise ValueError(
+                f"entry point {ep.name!r} names {cls.__qualname__}, registered as {cls.name!r}; "
+                "make the entry-point name and the @register name the same"
+            )
+        register(ep.name)(cls)
 
 
 def validate_prompts(prompts: Sequence[str]) -> list[str]:
@@ -271,29 +313,73 @@ def _atomic_write(path: Path, text: str) -> None:
     tmp.replace(path)
 
 
-def default_checkpoint_root() -> Path:
-    """`$ROUTELLM_PY_ROUTERS`, else the repository's top-level `routers/` directory."""
+def checkpoint_roots() -> list[Path]:
+    """Where checkpoint names are looked up, in order: the directories in
+    `$ROUTELLM_PY_ROUTERS` (os.pathsep-separated) if it is set, and only those; else the
+    `routers/` of a source checkout, then the shipped checkpoints of the installed package
+    `routellm_py_checkpoints`."""
+    import importlib.util
     import os
 
     env = os.environ.get("ROUTELLM_PY_ROUTERS")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "routers"
+    if env:
+        return [Path(p) for p in env.split(os.pathsep) if p]
+    roots = []
+    checkout = Path(__file__).resolve().parents[2]
+    if (checkout / "pyproject.toml").is_file() and (checkout / "routers").is_dir():
+        roots.append(checkout / "routers")
+    spec = importlib.util.find_spec(CHECKPOINT_PACKAGE)
+    if spec is not None and spec.submodule_search_locations:
+        roots.extend(Path(p) for p in spec.submodule_search_locations)
+    return roots
+
+
+def default_checkpoint_root() -> Path:
+    """The first of `checkpoint_roots()`: where `train` suggests writing a new checkpoint."""
+    roots = checkpoint_roots()
+    return roots[0] if roots else Path("routers")
+
+
+def find_checkpoint(name: str) -> Path | None:
+    """The first `ROOT/name` holding a config.json, over `checkpoint_roots()`."""
+    for root in checkpoint_roots():
+        if (root / name / CONFIG_FILE).is_file():
+            return root / name
+    return None
 
 
 def load_router(path_or_name: str | Path, **params: Any) -> Router:
-    """The one loader: a checkpoint path, a checkpoint name under `routers/`, or a
-    registry name of an untrained router (e.g. "random"), built with `params` (for a
-    checkpoint, `params` override its saved ones; see `Router.load`)."""
+    """The one loader. Resolution, first match wins:
+
+    1. a `Path`, an existing directory or a string with "/" that is not `hf:`: a checkpoint path;
+    2. `hf:OWNER/NAME` or `hf:OWNER/NAME@REVISION` (or `revision=`): a Hugging Face Hub
+       repository, fetched into the hub cache (`routellm_py.hub`);
+    3. a checkpoint name under `checkpoint_roots()` (e.g. "mf");
+    4. a registry name of an untrained router (e.g. "random"), built with `params`.
+
+    For a checkpoint, `params` override its saved ones (see `Router.load`)."""
+    spec = str(path_or_name)
+    if not isinstance(path_or_name, Path) and spec.startswith(HUB_PREFIX):
+        from routellm_py.hub import download_router
+
+        return Router.load(download_router(spec, revision=params.pop("revision", None)), **params)
     p = Path(path_or_name)
-    if p.is_dir() or isinstance(path_or_name, Path) or "/" in str(path_or_name):
+    if p.is_dir() or isinstance(path_or_name, Path) or "/" in spec:
+        if not p.exists() and spec.count("/") == 1 and not spec.startswith((".", "/")):
+            raise CheckpointError(
+                f"checkpoint directory {p} does not exist; for a Hugging Face Hub "
+                f"repository write {HUB_PREFIX}{spec}"
+            )
         return Router.load(p, **params)
-    name = str(path_or_name)
-    ckpt = default_checkpoint_root() / name
-    if (ckpt / CONFIG_FILE).is_file():
+    ckpt = find_checkpoint(spec)
+    if ckpt is not None:
         return Router.load(ckpt, **params)
-    cls = get_router_class(name)
+    cls = get_router_class(spec)
     if cls.trainable:
+        searched = ", ".join(str(r) for r in checkpoint_roots()) or "(no checkpoint root)"
         raise CheckpointError(
-            f"router {name!r} needs a trained checkpoint, and none is at {ckpt}. "
-            f"Train one: routellm-py train {name} --out {ckpt}, or pass a checkpoint path"
+            f"router {spec!r} needs a trained checkpoint, and none named {spec!r} is in "
+            f"{searched}. Train one: routellm-py train {spec} --out DIR, then pass DIR, "
+            "or put it under $ROUTELLM_PY_ROUTERS"
         )
     return cls(**params)

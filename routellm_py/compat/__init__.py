@@ -1,0 +1,1 @@
+"""Adapters that load routers trained by other projects into this project's router objects."""

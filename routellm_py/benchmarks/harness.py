@@ -113,7 +113,8 @@ def _cosine_drops(
         from routellm_py.embeddings import get_encoder
 
         encoder = encoder or get_encoder(encoder_spec)
-        keep, n = decontaminate(prompts, train, encoder, threshold=COSINE_THRESHOLD)
+        policy = getattr(router, "policy", None)  # embedding routers: their text policy
+        keep, n = decontaminate(prompts, train, encoder, COSINE_THRESHOLD, policy=policy)
         per_router[label] = int(n)
         drop |= ~np.asarray(keep, dtype=bool)
     return drop, per_router

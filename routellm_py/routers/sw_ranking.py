@@ -31,6 +31,7 @@ from routellm_py.embeddings.router import (
     sigmoid,
     training_table,
 )
+from routellm_py.embeddings.text_policy import DEFAULT_POLICY
 from routellm_py.routers.base import register, validate_prompts
 
 LABELS = ("tiers", "pair")
@@ -97,11 +98,12 @@ class SWRankingRouter(EmbeddingRouter):
         weak_model: str = DEFAULT_WEAK,
         encoder: str = DEFAULT_SPEC,
         ties: str = "half",
+        text_policy: str = DEFAULT_POLICY,
         labels: str = "tiers",
         n_tiers: int = 10,
         prior: float = 1.0,
     ) -> None:
-        super().__init__(strong_model, weak_model, encoder, ties)
+        super().__init__(strong_model, weak_model, encoder, ties, text_policy)
         if labels not in LABELS:
             raise ValueError(f"labels must be one of {LABELS}, got {labels!r}")
         if n_tiers < 2:
@@ -145,6 +147,7 @@ class SWRankingRouter(EmbeddingRouter):
         }
         print_report(self.name, self.training_report)
         prompts = [table.prompts[u] for u in used]
+        self.fit_policy(prompts)
         # stored as float16 in the checkpoint; round now so fit and load score identically
         self._prompt_emb = self.embed(prompts, progress=progress).astype(np.float16)
         self._prompt_emb = self._prompt_emb.astype(np.float32)

@@ -36,7 +36,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from tables import load_tables  # noqa: E402
+from tables import load_tables, sample  # noqa: E402
 
 from routellm_py import metrics as M  # noqa: E402
 from routellm_py.data.aliases import DEFAULT_STRONG, DEFAULT_WEAK, canonical_model  # noqa: E402
@@ -50,6 +50,7 @@ LOTO_SOURCES = ("llmrouter", "mmlu-pro", "faithful-cot", "routerbench")
 CHAT = ("arena-bench-v1", "alpaca-eval", "vicuna-bench")
 MATH_TASKS = ("llmrouter:gsm8k", "llmrouter:math")
 N_BOOT, N_RANDOM = 500, 500
+MIN_GAP = 0.05  # folds whose strong/weak mean quality differ less: PGR is noise, not scored
 
 
 def domain(source: str, task: str) -> str:
@@ -63,7 +64,9 @@ def domain(source: str, task: str) -> str:
 # ---- per-prompt table: qualities and labels --------------------------------------------
 def prompt_table(scores: pd.DataFrame) -> pd.DataFrame:
     """One row per (source, task, prompt): strong/weak class quality and every scheme's
-    label in [0, 1] (NaN where a scheme has no label for the prompt)."""
+    label in [0, 1] (NaN where a scheme has no label for the prompt). A scheme with suffix
+    "-c" is centred within its task, y' = 1/2 + y - mean_task(y): only what varies inside a
+    task is learned, not which task is harder (which does not transfer to a new task)."""
     rows = []
     for source, g in scores.groupby("source"):
         s_cls, w_cls = model_classes(source)
@@ -88,6 +91,9 @@ def prompt_table(scores: pd.DataFrame) -> pd.DataFrame:
             ).reset_index()
         )
     out = pd.concat(rows, ignore_index=True)
+    for scheme in ("pair", "gap", "difficulty"):  # "-c": centred within each task
+        centred = out[scheme] - out.groupby("task")[scheme].transform("mean")
+        out[scheme + "-c"] = (0.5 + centred).clip(0.0, 1.0)
     out["domain"] = [domain(s, t) for s, t in zip(out["source"], out["task"], strict=True)]
     return out
 
@@ -134,7 +140,24 @@ def fit_sw(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> Callable:
     return score
 
 
-LEARNERS = {"lr": fit_lr, "sw": fit_sw}
+LEARNERS = {"lr": fit_lr, "sw": fit_sw, "lr+feat": fit_lr}
+MATH_RE = r"\d\s*[-+*/^=]\s*\d|\\frac|\$|how many|how much|calculate|solve"
+CODE_RE = r"def |return |function|python|```|\bcode\b|class |import "
+
+
+def prompt_features(prompts: pd.Series) -> np.ndarray:
+    """Cheap stacking features: log length, digit share, math and code cues (standardised)."""
+    text = prompts.str.lower()
+    f = np.stack(
+        [
+            np.log1p(prompts.str.len()),
+            prompts.str.count(r"\d") / prompts.str.len().clip(lower=1),
+            text.str.count(MATH_RE).clip(upper=5),
+            text.str.count(CODE_RE).clip(upper=5),
+        ],
+        axis=1,
+    ).astype(np.float64)
+    return (f - f.mean(axis=0)) / np.maximum(f.std(axis=0), 1e-9)
 
 
 # ---- metrics ---------------------------------------------------------------------------
@@ -190,6 +213,8 @@ def run(
         if not ok.any() or s[ok].mean() == w[ok].mean():
             continue
         x = fixed if fixed is not None else embeddings(prompts, policy, train)
+        if learner.endswith("+feat"):
+            x = np.hstack([x, prompt_features(table["prompt"])])
         sw = table.loc[train, "source"].map(weights).fillna(1.0).to_numpy()
         model = LEARNERS[learner](x[train], table.loc[train, scheme].to_numpy(), sw)
         rates = model(x[held][ok])
@@ -210,8 +235,10 @@ def run(
 
 
 def selection_score(rows: list[dict]) -> dict[str, float]:
-    """Mean held-out APGR per domain and the selection score (mean of the three)."""
+    """Mean held-out APGR per domain and the selection score (mean of the three), over the
+    folds whose strong and weak class differ by at least `MIN_GAP` in mean quality."""
     df = pd.DataFrame(rows)
+    df = df[(df["strong_mean"] - df["weak_mean"]).abs() >= MIN_GAP]
     per = df.groupby("domain")["apgr"].mean()
     return {**{d: float(v) for d, v in per.items()}, "score": float(per.mean())}
 
@@ -233,9 +260,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--learners", default="lr")
     ap.add_argument("--mix", default="prompts", help="prompts | balanced (source weights)")
     ap.add_argument("--boot", action="store_true", help="bootstrap intervals and random bands")
+    ap.add_argument("--full", action="store_true", help="every prompt, not `tables.sample`")
     ap.add_argument("--tag", required=True, help="results/<tag>.json")
     args = ap.parse_args(argv)
-    table = prompt_table(load_tables())
+    scores = load_tables()
+    table = prompt_table(scores if args.full else sample(scores))
     weights = source_weights(table, args.mix)
     runs = []
     for policy in args.policies.split(","):

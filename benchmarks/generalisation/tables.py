@@ -126,3 +126,17 @@ def load_tables(data_dir: str | None = None) -> pd.DataFrame:
     )
     out = pd.concat(parts, ignore_index=True)
     return out.groupby(["source", "task", "prompt", "model"], as_index=False)["score"].mean()
+
+
+# Prompts per task kept by `sample` (compute: MiniLM embeds ~5 long prompts/s per core here).
+PER_TASK = {"routerbench": 200, "mmlu-pro": 75, "faithful-cot": 150, "llmrouter": 100,
+            "mmlu-gold": 600, "arena-bench-v1": 300, "alpaca-eval": 805, "vicuna-bench": 78}  # fmt: skip
+
+
+def sample(scores: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
+    """A seeded sample of at most `PER_TASK[source]` prompts of every task (all models kept)."""
+    keys = scores[["source", "task", "prompt"]].drop_duplicates()
+    rng = np.random.default_rng(seed)
+    keys = keys.assign(u=rng.random(len(keys))).sort_values("u")
+    keys = keys[keys.groupby("task").cumcount() < keys["source"].map(PER_TASK)]
+    return scores.merge(keys[["source", "task", "prompt"]])

@@ -33,8 +33,9 @@ from routellm_py.embeddings.router import (
 )
 from routellm_py.embeddings.text_policy import DEFAULT_POLICY
 from routellm_py.routers.base import register, validate_prompts
+from routellm_py.training.pair_labels import relabel
 
-LABELS = ("tiers", "pair")
+LABELS = ("tiers", "pair", "gap")
 CHUNK = 256  # queries per vectorised block
 
 
@@ -86,7 +87,8 @@ class SWRankingRouter(EmbeddingRouter):
 
     labels="tiers": models are grouped into `n_tiers` tiers by their global BT rating
     (RouteLLM §5.1) and every battle between two tiers counts; "pair": only battles of the
-    strong model against the weak model. `prior` regularises each per-query fit (games vs
+    strong model against the weak model; "gap": one strong-vs-weak battle per prompt labelled
+    with the strong-class vs weak-class gap (`routellm_py.training.pair_labels`). `prior` regularises each per-query fit (games vs
     an average virtual player, in units of battles after the weights are scaled to mean 1).
     """
 
@@ -116,7 +118,9 @@ class SWRankingRouter(EmbeddingRouter):
     # ---- training --------------------------------------------------------------------
     def fit(self, battles: Battles, progress: bool = True) -> SWRankingRouter:
         """Store the training prompts' embeddings and per-(prompt, player pair) statistics."""
-        pair = (self.strong_model, self.weak_model) if self.labels == "pair" else None
+        if self.labels == "gap":
+            battles = relabel(battles, "gap", self.strong_model, self.weak_model)
+        pair = (self.strong_model, self.weak_model) if self.labels != "tiers" else None
         table = training_table(battles, self.ties, pair)
         self.player_of = self._players(battles, table)
         pa = np.array([self.player_of[m] for m in table.model_a])
@@ -155,8 +159,8 @@ class SWRankingRouter(EmbeddingRouter):
         return self
 
     def _players(self, battles: Battles, table: TrainingTable) -> dict[str, int]:
-        """Model -> player index: its tier (0 = best), or strong=0 / weak=1 for labels='pair'."""
-        if self.labels == "pair":
+        """Model -> player index: its tier (0 = best), or strong=0 / weak=1 (pair, gap)."""
+        if self.labels != "tiers":
             return {self.strong_model: 0, self.weak_model: 1}
         models = set(table.model_a) | set(table.model_b)
         for role, m in (("strong", self.strong_model), ("weak", self.weak_model)):

@@ -1,0 +1,98 @@
+"""The real `mf` and `sw_ranking` routers through the leave-one-source-out folds of
+`protocol.py`: each fold trains the router with the library (`Router.fit` on the battles of
+the other sources, labels and text policy as in the router's parameters) and scores the
+held-out source's prompts with `win_rate`.
+
+    .venv/bin/python benchmarks/generalisation/routers.py --router mf \
+        --params '{"labels": "gap", "all_weight": 0.05, "text_policy": "tail:1000"}' --tag mf
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from protocol import (  # noqa: E402
+    RESULTS,
+    apgr,
+    folds,
+    interval,
+    prompt_table,
+    random_band,
+    selection_score,
+)
+from tables import load_tables, sample  # noqa: E402
+
+from routellm_py.data.adapters.common import pairwise_from_scores  # noqa: E402
+from routellm_py.data.battles import Battles  # noqa: E402
+from routellm_py.routers.base import get_router_class  # noqa: E402
+
+
+def training_battles(scores: pd.DataFrame) -> Battles:
+    """Every source's battles from its score table: each pair of models scored on a prompt is
+    one battle, soft label P(a wins) = 1/2 + 1/2 (s_a - s_b) (for 0/1 correctness: win, tie or
+    loss; for AlpacaEval's scores against the gpt-4-1106-preview baseline, monotone in the
+    judge's preference)."""
+    parts = []
+    for source, g in scores.groupby("source"):
+        b = pairwise_from_scores(g.assign(key=g["prompt"]), source, None, "scores")
+        sa = g.set_index(["prompt", "model"])["score"]
+        f = b.frame
+        diff = sa.reindex(list(zip(f["prompt"], f["model_a"], strict=True))).to_numpy() - sa.reindex(
+            list(zip(f["prompt"], f["model_b"], strict=True))
+        ).to_numpy()
+        parts.append(Battles(f.assign(p_a_wins=0.5 + 0.5 * diff)))
+    return Battles.concat(parts)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--router", required=True, help="mf or sw_ranking")
+    ap.add_argument("--params", default="{}", help="router constructor parameters (JSON)")
+    ap.add_argument("--full", action="store_true", help="every prompt, not `tables.sample`")
+    ap.add_argument("--boot", action="store_true", help="bootstrap intervals and random bands")
+    ap.add_argument("--tag", required=True)
+    args = ap.parse_args(argv)
+    params = json.loads(args.params)
+    scores = load_tables()
+    scores = scores if args.full else sample(scores)
+    table = prompt_table(scores)
+    battles = training_battles(scores)
+    cls = get_router_class(args.router)
+    rows = []
+    for kind, name, dom, held in folds(table):
+        if kind != "LOSO":
+            continue
+        s, w = table.loc[held, "strong_q"].to_numpy(), table.loc[held, "weak_q"].to_numpy()
+        ok = np.isfinite(s) & np.isfinite(w)
+        held_prompts = table.loc[held, "prompt"][ok]
+        train = battles.frame[
+            (battles.frame["source"] != name) & ~battles.frame["prompt"].isin(held_prompts)
+        ]
+        router = cls(**params).fit(Battles(train), progress=False)
+        rates = router.win_rate(held_prompts.tolist())
+        s, w = s[ok], w[ok]
+        row = {"kind": kind, "held_out": name, "domain": dom, "n": int(ok.sum()),
+               "apgr": apgr(rates, s, w), "strong_mean": float(s.mean()),
+               "weak_mean": float(w.mean())}  # fmt: skip
+        if args.boot:
+            row["ci"], row["random_band"] = interval(rates, s, w), random_band(s, w)
+        rows.append(row)
+        print(f"{args.router} {params} {name}: {row['apgr']:.3f}", file=sys.stderr)
+    summary = selection_score(rows)
+    out = {"router": args.router, "params": params, "summary": summary, "folds": rows}
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / f"{args.tag}.json").write_text(json.dumps(out, indent=1) + "\n")
+    print(json.dumps({"router": args.router, "params": params, "summary": summary}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -50,6 +50,7 @@ LOTO_SOURCES = ("llmrouter", "mmlu-pro", "faithful-cot", "routerbench")
 CHAT = ("arena-bench-v1", "alpaca-eval", "vicuna-bench")
 MATH_TASKS = ("llmrouter:gsm8k", "llmrouter:math")
 N_BOOT, N_RANDOM = 500, 500
+PAIRWISE_ONLY = ("alpaca-eval",)  # no absolute per-model scores
 MIN_GAP = 0.05  # folds whose strong/weak mean quality differ less: PGR is noise, not scored
 
 
@@ -64,9 +65,10 @@ def domain(source: str, task: str) -> str:
 # ---- per-prompt table: qualities and labels --------------------------------------------
 def prompt_table(scores: pd.DataFrame) -> pd.DataFrame:
     """One row per (source, task, prompt): strong/weak class quality and every scheme's
-    label in [0, 1] (NaN where a scheme has no label for the prompt). A scheme with suffix
-    "-c" is centred within its task, y' = 1/2 + y - mean_task(y): only what varies inside a
-    task is learned, not which task is harder (which does not transfer to a new task)."""
+    label in [0, 1] (NaN where a scheme has no label for the prompt), as
+    `routellm_py.training.pair_labels` builds them. "task-X" is X centred within its task,
+    y' = 1/2 + y - mean_task(y): only what varies inside a task is learned, not which task
+    is harder (which does not transfer to a new task)."""
     rows = []
     for source, g in scores.groupby("source"):
         s_cls, w_cls = model_classes(source)
@@ -86,14 +88,17 @@ def prompt_table(scores: pd.DataFrame) -> pd.DataFrame:
                     "weak_q": w_q,
                     "pair": y_pair,
                     "gap": 0.5 + 0.5 * (s_q - w_q),
-                    "difficulty": 1.0 - wide.mean(axis=1),
+                    # pairwise-only AlpacaEval: the class gap, as `pair_labels` does
+                    "difficulty": 0.5 + 0.5 * (s_q - w_q)
+                    if source in PAIRWISE_ONLY
+                    else 1.0 - wide.mean(axis=1),
                 }
             ).reset_index()
         )
     out = pd.concat(rows, ignore_index=True)
-    for scheme in ("pair", "gap", "difficulty"):  # "-c": centred within each task
+    for scheme in ("gap", "difficulty"):  # "task-": centred within each task
         centred = out[scheme] - out.groupby("task")[scheme].transform("mean")
-        out[scheme + "-c"] = (0.5 + centred).clip(0.0, 1.0)
+        out["task-" + scheme] = (0.5 + centred).clip(0.0, 1.0)
     out["domain"] = [domain(s, t) for s, t in zip(out["source"], out["task"], strict=True)]
     return out
 

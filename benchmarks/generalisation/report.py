@@ -2,7 +2,8 @@
 domain) and the per-fold table of the shipped routers (APGR, bootstrap 95% interval, random
 band, length baseline).
 
-    .venv/bin/python benchmarks/generalisation/report.py > benchmarks/generalisation/results/validation.md
+    .venv/bin/python benchmarks/generalisation/report.py \
+        > benchmarks/generalisation/results/validation.md
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from protocol import MIN_GAP, RESULTS, selection_score  # noqa: E402
 
 DOMAINS = ("chat", "knowledge", "math")
+RENAMED = {"difficulty-c": "task-difficulty", "gap-c": "task-gap"}  # first scans' names
 
 
 def scan_table(paths: list[Path]) -> list[str]:
@@ -31,6 +33,7 @@ def scan_table(paths: list[Path]) -> list[str]:
             params = r.get("params", {})
             policy = r.get("policy", params.get("text_policy", "head"))
             labels = r.get("scheme", params.get("labels", "-"))
+            labels = RENAMED.get(labels, labels)
             cells = " | ".join(f"{s.get(d, float('nan')):.3f}" for d in DOMAINS)
             lines.append(
                 f"| {path.stem} | `{policy}` | {labels} | {name} | {r.get('mix', 'prompts')} | "

@@ -45,9 +45,10 @@ def training_battles(scores: pd.DataFrame) -> Battles:
         b = pairwise_from_scores(g.assign(key=g["prompt"]), source, None, "scores")
         sa = g.set_index(["prompt", "model"])["score"]
         f = b.frame
-        diff = sa.reindex(list(zip(f["prompt"], f["model_a"], strict=True))).to_numpy() - sa.reindex(
-            list(zip(f["prompt"], f["model_b"], strict=True))
-        ).to_numpy()
+        diff = (
+            sa.reindex(list(zip(f["prompt"], f["model_a"], strict=True))).to_numpy()
+            - sa.reindex(list(zip(f["prompt"], f["model_b"], strict=True))).to_numpy()
+        )
         parts.append(Battles(f.assign(p_a_wins=0.5 + 0.5 * diff)))
     return Battles.concat(parts)
 

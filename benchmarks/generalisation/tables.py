@@ -128,9 +128,12 @@ def load_tables(data_dir: str | None = None) -> pd.DataFrame:
     return out.groupby(["source", "task", "prompt", "model"], as_index=False)["score"].mean()
 
 
-# Prompts per task kept by `sample` (compute: MiniLM embeds ~5 long prompts/s per core here).
-PER_TASK = {"routerbench": 200, "mmlu-pro": 75, "faithful-cot": 150, "llmrouter": 100,
-            "mmlu-gold": 600, "arena-bench-v1": 300, "alpaca-eval": 805, "vicuna-bench": 78}  # fmt: skip
+# Prompts per task kept by `sample` (compute: MiniLM embeds ~5 long prompts/s per core
+# here).
+PER_TASK = {
+    "routerbench": 200, "mmlu-pro": 75, "faithful-cot": 150, "llmrouter": 100,
+    "mmlu-gold": 600, "arena-bench-v1": 300, "alpaca-eval": 805, "vicuna-bench": 78,
+}  # fmt: skip
 
 
 def sample(scores: pd.DataFrame, seed: int = 0) -> pd.DataFrame:

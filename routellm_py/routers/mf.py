@@ -37,9 +37,7 @@ from routellm_py.embeddings.router import (
 )
 from routellm_py.embeddings.text_policy import DEFAULT_POLICY
 from routellm_py.routers.base import register, validate_prompts
-from routellm_py.training.pair_labels import relabel
-
-MF_SCHEMES = ("all", "pair", "gap")  # "difficulty" needs score tables, not battles
+from routellm_py.training.pair_labels import SCHEMES, SCORE_SCHEMES, load_scores, relabel
 
 
 @register("mf")
@@ -49,7 +47,9 @@ class MFRouter(EmbeddingRouter):
     `labels` picks the label scheme (`routellm_py.training.pair_labels`): "all" trains on
     every battle between any two models, as RouteLLM does; "pair" on strong-vs-weak battles
     only (`pair_only=True`, kept for old checkpoints, means the same); "gap" on the strong-
-    class vs weak-class gap per prompt. With `all_weight` > 0 every battle of the table is
+    class vs weak-class gap per prompt; "difficulty" / "task-difficulty" on 1 - the mean
+    score of all models (centred within the task), read from the sources' score tables
+    under `data_dir`. With `all_weight` > 0 every battle of the table is
     added, its weight scaled by `all_weight`, so that every model in the data gets a vector
     (`model_scores` for each, `win_rate` for any two) while the scheme's labels dominate.
     """
@@ -82,8 +82,8 @@ class MFRouter(EmbeddingRouter):
                 raise ValueError(f"{name} must be >= 1, got {value}")
         if not 0.0 <= val_fraction < 1.0:
             raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction}")
-        if labels not in MF_SCHEMES:
-            raise ValueError(f"labels must be one of {MF_SCHEMES}, got {labels!r}")
+        if labels not in SCHEMES:
+            raise ValueError(f"labels must be one of {SCHEMES}, got {labels!r}")
         if pair_only and labels not in ("all", "pair"):
             raise ValueError(f"pair_only=True means labels='pair'; got labels={labels!r}")
         if all_weight < 0:
@@ -96,11 +96,14 @@ class MFRouter(EmbeddingRouter):
         self._z: np.ndarray | None = None  # (n_models, text_dim): s(m, q) = e_q . z_m
 
     # ---- training --------------------------------------------------------------------
-    def fit(self, battles: Battles, progress: bool = True) -> MFRouter:
-        """Train the model table on battles (BCE, Adam, early stopping on held-out prompts)."""
+    def fit(
+        self, battles: Battles, progress: bool = True, data_dir: str | Path | None = None
+    ) -> MFRouter:
+        """Train the model table on battles (BCE, Adam, early stopping on held-out prompts);
+        `data_dir` locates the score tables of the difficulty label schemes."""
         import torch
 
-        table = training_table(self.training_battles(battles), self.ties)
+        table = training_table(self.training_battles(battles, data_dir), self.ties)
         self.models = sorted(set(table.model_a) | set(table.model_b))
         for role, m in (("strong", self.strong_model), ("weak", self.weak_model)):
             if m not in self.models:
@@ -138,10 +141,11 @@ class MFRouter(EmbeddingRouter):
         self.encoder_config = self.get_encoder().config()
         return self
 
-    def training_battles(self, battles: Battles) -> Battles:
+    def training_battles(self, battles: Battles, data_dir: str | Path | None = None) -> Battles:
         """The battles of the label scheme, plus every battle at `all_weight` if > 0."""
         scheme = "pair" if self.pair_only else self.labels
-        out = relabel(battles, scheme, self.strong_model, self.weak_model)
+        scores = load_scores(battles, data_dir) if scheme in SCORE_SCHEMES else None
+        out = relabel(battles, scheme, self.strong_model, self.weak_model, scores)
         if self.all_weight > 0 and scheme != "all":
             extra = battles.frame.assign(weight=battles.frame["weight"] * self.all_weight)
             out = Battles.concat([out, Battles(extra)])

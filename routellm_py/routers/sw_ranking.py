@@ -33,9 +33,9 @@ from routellm_py.embeddings.router import (
 )
 from routellm_py.embeddings.text_policy import DEFAULT_POLICY
 from routellm_py.routers.base import register, validate_prompts
-from routellm_py.training.pair_labels import relabel
+from routellm_py.training.pair_labels import SCORE_SCHEMES, load_scores, relabel
 
-LABELS = ("tiers", "pair", "gap")
+LABELS = ("tiers", "pair", "gap", "difficulty", "task-difficulty")
 CHUNK = 256  # queries per vectorised block
 
 
@@ -87,9 +87,11 @@ class SWRankingRouter(EmbeddingRouter):
 
     labels="tiers": models are grouped into `n_tiers` tiers by their global BT rating
     (RouteLLM §5.1) and every battle between two tiers counts; "pair": only battles of the
-    strong model against the weak model; "gap": one strong-vs-weak battle per prompt labelled
-    with the strong-class vs weak-class gap (`routellm_py.training.pair_labels`). `prior` regularises each per-query fit (games vs
-    an average virtual player, in units of battles after the weights are scaled to mean 1).
+    strong model against the weak model; "gap", "difficulty", "task-difficulty": one
+    strong-vs-weak battle per prompt with that scheme's label (`routellm_py.training.
+    pair_labels`; the difficulty schemes read the sources' score tables under `data_dir`).
+    `prior` regularises each per-query fit (games vs an average virtual player, in units of
+    battles after the weights are scaled to mean 1).
     """
 
     state_name = "sw_ranking"
@@ -116,10 +118,13 @@ class SWRankingRouter(EmbeddingRouter):
         self.player_of: dict[str, int] = {}
 
     # ---- training --------------------------------------------------------------------
-    def fit(self, battles: Battles, progress: bool = True) -> SWRankingRouter:
+    def fit(
+        self, battles: Battles, progress: bool = True, data_dir: str | Path | None = None
+    ) -> SWRankingRouter:
         """Store the training prompts' embeddings and per-(prompt, player pair) statistics."""
-        if self.labels == "gap":
-            battles = relabel(battles, "gap", self.strong_model, self.weak_model)
+        if self.labels not in ("tiers", "pair"):
+            scores = load_scores(battles, data_dir) if self.labels in SCORE_SCHEMES else None
+            battles = relabel(battles, self.labels, self.strong_model, self.weak_model, scores)
         pair = (self.strong_model, self.weak_model) if self.labels != "tiers" else None
         table = training_table(battles, self.ties, pair)
         self.player_of = self._players(battles, table)

@@ -10,8 +10,14 @@ The router wants P(the strong model gains over the weak one on q). Schemes (`SCH
                 over strong-class x weak-class battles, of P(strong-class side wins). For
                 0/1 correctness with every pair present this is
                     y(q) = 1/2 + 1/2 (mean_{m in S} s_m(q) - mean_{m in W} s_m(q))
-    difficulty  per prompt one battle strong vs weak with y(q) = 1 - mean_m s_m(q): needs
-                absolute per-model scores (`difficulty_battles`), which battles cannot give
+    difficulty  per prompt one battle strong vs weak with y(q) = 1 - mean_m s_m(q), s_m scaled
+                to [0, 1]: needs absolute per-model scores (a source's score table,
+                `routellm_py.data.scores`), which battles cannot give; a source without
+                one (AlpacaEval, a user's preference file) contributes its class gap
+    task-difficulty  the same, centred within each task: y'(q) = 1/2 + y(q) - mean_task(y),
+                clipped to [0, 1]. Only what varies inside a task is learned, not which task
+                is harder, which does not transfer to a new task (see
+                benchmarks/generalisation/README.md for the measurement)
 
 Strong and weak classes are named per source, explicitly, by canonical model name (see
 `routellm_py.data.aliases`): GPT-4-class models against Mixtral-class ones where a source
@@ -21,6 +27,7 @@ has them; otherwise the source's best models against its 7-9B ones. No fuzzy mat
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -29,7 +36,8 @@ from routellm_py.data.adapters.common import outcome_from_p
 from routellm_py.data.aliases import DEFAULT_STRONG, DEFAULT_WEAK, canonical_model
 from routellm_py.data.battles import Battles
 
-SCHEMES = ("all", "pair", "gap", "difficulty")
+SCHEMES = ("all", "pair", "gap", "difficulty", "task-difficulty")
+SCORE_SCHEMES = ("difficulty", "task-difficulty")  # need per-model score tables
 
 _GPT4 = ("gpt-4-1106-preview", "gpt-4-0314")
 _MIXTRAL = ("mistralai/Mixtral-8x7B-Instruct-v0.1", "gpt-3.5-turbo-1106", "gpt-3.5-turbo")
@@ -64,8 +72,8 @@ def model_classes(
 def relabel(
     battles: Battles, scheme: str, strong: str, weak: str, scores: pd.DataFrame | None = None
 ) -> Battles:
-    """The training battles of `scheme` (see the module doc); `scores` (long: source, prompt,
-    model, score) is needed by 'difficulty' only."""
+    """The training battles of `scheme` (see the module doc). `scores` (long: source, task,
+    prompt, model, score in [0, 1]; `load_scores`) is used by the difficulty schemes."""
     if not isinstance(battles, Battles):
         raise TypeError(f"fit expects a routellm_py.data.Battles table, got {type(battles)}")
     if scheme not in SCHEMES:
@@ -83,8 +91,31 @@ def relabel(
     if scheme == "gap":
         return class_gap_battles(battles, strong, weak)
     if scores is None:
-        raise ValueError("label scheme 'difficulty' needs per-model scores (a score table)")
-    return difficulty_battles(scores, strong, weak)
+        raise ValueError(f"label scheme {scheme!r} needs per-model scores (a score table)")
+    return difficulty_battles(battles, scores, strong, weak, centre=scheme == "task-difficulty")
+
+
+def load_scores(battles: Battles, data_dir: str | Path | None = None) -> pd.DataFrame:
+    """Long score table (source, task, prompt, model, score in [0, 1]) of every source in
+    `battles` that has a score table (`routellm_py.data.scores`), restricted to its prompts
+    in `battles`; scores are rescaled from the table's [low, high] to [0, 1]."""
+    from routellm_py.data.scores import SCORE_TABLES, score_table
+
+    parts = []
+    for label in sorted(set(battles.frame["source"])):
+        name = label.split(":")[0]
+        if name not in SCORE_TABLES:
+            continue
+        t = score_table(name, data_dir)
+        f = t.frame[
+            t.frame["prompt"].isin(battles.frame.loc[battles.frame.source == label, "prompt"])
+        ]
+        long = f.melt(["prompt", "task"], t.models, var_name="model", value_name="score")
+        long = long.dropna(subset=["score"]).assign(source=label)
+        long["score"] = (long["score"] - t.low) / (t.high - t.low)
+        parts.append(long)
+    cols = ["source", "task", "prompt", "model", "score"]
+    return pd.concat(parts, ignore_index=True)[cols] if parts else pd.DataFrame(columns=cols)
 
 
 def class_gap_battles(battles: Battles, strong: str, weak: str) -> Battles:
@@ -119,13 +150,35 @@ def class_gap_battles(battles: Battles, strong: str, weak: str) -> Battles:
     )
 
 
-def difficulty_battles(scores: pd.DataFrame, strong: str, weak: str) -> Battles:
-    """One strong-vs-weak battle per (source, prompt) with y = 1 - mean score over models."""
-    missing = {"source", "prompt", "model", "score"} - set(scores.columns)
+def difficulty_battles(
+    battles: Battles, scores: pd.DataFrame, strong: str, weak: str, centre: bool = False
+) -> Battles:
+    """One strong-vs-weak battle per (source, prompt) of `battles`: y = 1 - mean score over
+    models where `scores` covers the source, else the class gap; with `centre`, y' = 1/2 +
+    y - mean over the prompt's task (a source without tasks is one task). Weight: the mean
+    row weight of the source's battles (its @WEIGHT)."""
+    missing = {"source", "task", "prompt", "model", "score"} - set(scores.columns)
     if missing:
         raise ValueError(f"score table lacks columns {sorted(missing)}")
-    agg = scores.groupby(["source", "prompt"], sort=False)["score"].mean().reset_index()
-    return _strong_weak(agg["prompt"], 1.0 - agg["score"], agg["source"], 1.0, strong, weak)
+    f = battles.frame
+    scored = set(scores["source"])
+    agg = scores.groupby(["source", "task", "prompt"], sort=False)["score"].mean().reset_index()
+    agg = agg.assign(y=1.0 - agg["score"])[["source", "task", "prompt", "y"]]
+    rest = f[~f["source"].isin(scored)]
+    if len(rest):
+        gap = class_gap_battles(Battles(rest), strong, weak).frame
+        gap_rows = pd.DataFrame(
+            {"source": gap["source"], "task": gap["source"], "prompt": gap["prompt"],
+             "y": gap["p_a_wins"]}
+        )  # fmt: skip
+        agg = pd.concat([agg, gap_rows], ignore_index=True)
+    if agg.empty:
+        raise ValueError("no prompt has a difficulty label (no score table, no class battles)")
+    agg = agg.drop_duplicates(["source", "prompt"])
+    if centre:
+        agg["y"] = 0.5 + agg["y"] - agg.groupby(["source", "task"])["y"].transform("mean")
+    weight = agg["source"].map(f.groupby("source")["weight"].mean())
+    return _strong_weak(agg["prompt"], agg["y"], agg["source"], weight.to_numpy(), strong, weak)
 
 
 def _strong_weak(prompt: Iterable, y, source: Iterable, weight, strong: str, weak: str) -> Battles:

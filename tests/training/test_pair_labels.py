@@ -53,7 +53,7 @@ def test_gap_is_the_class_mean_difference():
 
 
 def test_difficulty_is_one_minus_mean_correctness():
-    diff = difficulty_battles(scores(), STRONG, WEAK)
+    diff = difficulty_battles(battles(), scores().assign(task="t"), STRONG, WEAK)
     np.testing.assert_allclose(
         [by_prompt(diff)[q] for q in ("q-easy", "q-gain", "q-half", "q-hard")],
         [0.0, 0.6, 0.8, 0.8],
@@ -61,6 +61,38 @@ def test_difficulty_is_one_minus_mean_correctness():
     # difficulty calls the hardest prompt (both classes fail) a gain; the gap does not
     with pytest.raises(ValueError, match="needs per-model scores"):
         relabel(battles(), "difficulty", STRONG, WEAK)
+
+
+def test_task_difficulty_is_centred_within_each_task():
+    tasks = {"q-easy": "a", "q-gain": "a", "q-half": "b", "q-hard": "b"}
+    s = scores().assign(task=lambda d: d["prompt"].map(tasks))
+    diff = relabel(battles(), "task-difficulty", STRONG, WEAK, s)
+    # task a: difficulties 0.0, 0.6 (mean 0.3); task b: 0.8, 0.8 (mean 0.8)
+    got = by_prompt(diff)
+    np.testing.assert_allclose(
+        [got[q] for q in ("q-easy", "q-gain", "q-half", "q-hard")], [0.2, 0.8, 0.5, 0.5]
+    )
+
+
+def test_sources_without_scores_fall_back_to_the_class_gap():
+    frame = pd.DataFrame(
+        {
+            "prompt": ["p1", "p2"],
+            "model_a": [STRONG, STRONG],
+            "model_b": [WEAK, WEAK],
+            "outcome": ["a_wins", "b_wins"],
+            "p_a_wins": [0.9, 0.2],
+            "source": "alpaca-eval",
+            "weight": 2.0,
+        }
+    )
+    both = Battles.concat([battles(), Battles(frame)])
+    diff = relabel(both, "difficulty", STRONG, WEAK, scores().assign(task="t"))
+    got = by_prompt(diff)
+    assert got["p1"] == pytest.approx(0.9) and got["p2"] == pytest.approx(0.2)
+    assert got["q-gain"] == pytest.approx(0.6) and len(diff) == 6
+    w = dict(zip(diff.frame["prompt"], diff.frame["weight"], strict=True))
+    assert w["p1"] == 2.0 and w["q-easy"] == 1.0  # each source's @WEIGHT is kept
 
 
 def test_all_keeps_every_battle_and_pair_needs_the_pair():

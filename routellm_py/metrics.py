@@ -20,6 +20,25 @@ y at x = 1 (all strong). PGR is undefined when strong == weak: `pgr` raises Valu
 APGR = integral_0^1 PGR(x) dx (trapezoids on the exact piecewise-linear curve).
 CPT(p) = min{x : PGR(x) >= p}, found by scanning segments in order (correct for
 non-monotone curves); NaN when the curve never reaches p.
+
+Significance
+------------
+Both intervals below use the same exact identity. Write g_i = strong_i - weak_i and
+D = sum_i g_i. A routing that sends groups of prompts strong in order j = 1..k, group j
+holding m_j prompts with total gain G_j, has points x_j = (m_1 + ... + m_j) / n and
+PGR_j = (G_1 + ... + G_j) / D, so APGR = sum_j (x_j - x_{j-1}) (PGR_{j-1} + PGR_j) / 2.
+`_apgr_rows` evaluates it for many routings at once (one row each).
+- Random band, `percentile_interval(random_apgrs(...))`: a router with continuous random
+  win rates routes the prompts in a uniformly random order pi, one prompt per group, so
+  APGR(pi) = 1 / (2n) + sum_i (n - i) g_pi(i) / (n D), with mean exactly 1/2. The band is
+  the 2.5-97.5 percentile of APGR over R seeded permutations (default 1,000).
+- Bootstrap, `percentile_interval(bootstrap_apgrs(...))`: B resamples of the n prompts with
+  replacement (seeded); a resample is the original prompts with multiplicities c_i, so the
+  routing order (win rates descending, ties grouped) is the original one with m_j = sum c_i and
+  G_j = sum c_i g_i over tie group j; the interval is the 2.5-97.5 percentile of the B
+  APGRs (percentile bootstrap, Efron & Tibshirani 1993, ch. 13). Resamples whose
+  strong and weak means tie (D = 0: PGR undefined) are left out.
+Percentiles are numpy's (linear interpolation).
 """
 
 from __future__ import annotations
@@ -185,6 +204,109 @@ def cpt(curve: Curve, pgr_target: float) -> float:
     # p[j-1] < target <= p[j]: the crossing lies on segment (j-1, j).
     frac = (target - p[j - 1]) / (p[j] - p[j - 1])
     return float(curve.x[j - 1] + frac * (curve.x[j] - curve.x[j - 1]))
+
+
+def _apgr_rows(counts: np.ndarray, gains: np.ndarray) -> np.ndarray:
+    """APGR of R routings at once (module doc, Significance): row r sends column groups
+    strong left to right, group j holding counts[r, j] prompts of total gain gains[r, j].
+    NaN where a row's total gain is 0 (PGR undefined)."""
+    zero = np.zeros((counts.shape[0], 1))
+    x = np.concatenate([zero, np.cumsum(counts, axis=1, dtype=np.float64)], axis=1)
+    c = np.concatenate([zero, np.cumsum(gains, axis=1, dtype=np.float64)], axis=1)
+    area = np.sum(np.diff(x, axis=1) * (c[:, 1:] + c[:, :-1]), axis=1) / 2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = area / (x[:, -1] * c[:, -1])
+    return np.where(c[:, -1] == 0, np.nan, out)
+
+
+def percentile_interval(values: Sequence[float], level: float = 0.95) -> tuple[float, float]:
+    """(low, high): the central `level` interval of `values` (2.5 and 97.5 percentiles at
+    0.95), NaN entries left out. The random band is `percentile_interval(random_apgrs(s, w))`;
+    a router's bootstrap interval is `percentile_interval(bootstrap_apgrs(rates, s, w))`."""
+    if not 0.0 < level < 1.0:
+        raise ValueError(f"level must be in (0, 1), got {level!r}")
+    v = np.asarray(values, dtype=np.float64)
+    if v.size == 0 or np.isnan(v).all():
+        raise ValueError("no defined values (all NaN: strong and weak tie on every resample?)")
+    tail = (1.0 - level) / 2 * 100
+    lo, hi = np.nanpercentile(v, [tail, 100 - tail])
+    return float(lo), float(hi)
+
+
+def _random_orders(n: int, n_routers: int, seed: int, chunk: int = 100):
+    """Routing orders of `n_routers` seeded random routers, `chunk` rows at a time."""
+    rng = np.random.default_rng(seed)
+    for start in range(0, n_routers, chunk):
+        yield rng.permuted(np.tile(np.arange(n), (min(chunk, n_routers - start), 1)), axis=1)
+
+
+def _gains(strong_scores: Sequence[float], weak_scores: Sequence[float]) -> np.ndarray:
+    s, k = _scores(strong_scores, weak_scores)
+    if s.sum() == k.sum():
+        raise ValueError("APGR is undefined: the strong and weak models score the same on average")
+    return s - k
+
+
+def random_apgrs(
+    strong_scores: Sequence[float],
+    weak_scores: Sequence[float],
+    n_routers: int = 1000,
+    seed: int = 0,
+) -> np.ndarray:
+    """Exact APGR of `n_routers` seeded random routers on these prompts (module doc)."""
+    g = _gains(strong_scores, weak_scores)
+    rows = [_apgr_rows(np.ones(o.shape), g[o]) for o in _random_orders(len(g), n_routers, seed)]
+    return np.concatenate(rows)
+
+
+def random_curve_band(
+    strong_scores: Sequence[float],
+    weak_scores: Sequence[float],
+    grid: np.ndarray,
+    level: float = 0.95,
+    n_routers: int = 1000,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pointwise central `level` interval of performance y(x) at each strong fraction of
+    `grid`, over the same seeded random routers as `random_apgrs`: the band plots draw."""
+    s, k = _scores(strong_scores, weak_scores)
+    g, n, x = s - k, len(s), np.asarray(grid, dtype=np.float64) * len(s)
+    lo_i, hi_i = np.floor(x).astype(int), np.ceil(x).astype(int)
+    frac = x - lo_i
+    ys = []
+    for order in _random_orders(n, n_routers, seed):
+        c = np.concatenate([np.zeros((len(order), 1)), np.cumsum(g[order], axis=1)], axis=1)
+        ys.append(k.mean() + (c[:, lo_i] * (1 - frac) + c[:, hi_i] * frac) / n)
+    tail = (1.0 - level) / 2 * 100
+    lo, hi = np.percentile(np.concatenate(ys), [tail, 100 - tail], axis=0)
+    return lo, hi
+
+
+def bootstrap_apgrs(
+    win_rates: Sequence[float],
+    strong_scores: Sequence[float],
+    weak_scores: Sequence[float],
+    n_boot: int = 1000,
+    seed: int = 0,
+    chunk: int = 100,
+) -> np.ndarray:
+    """Exact APGR of the router on `n_boot` seeded resamples of the prompts (module doc);
+    NaN for a resample whose strong and weak means tie."""
+    w, s, k = _scores(win_rates, strong_scores, weak_scores)
+    n = len(w)
+    order, ends, _ = _groups(w)
+    starts = np.concatenate([[0], ends[:-1]])
+    g = (s - k)[order]
+    rng = np.random.default_rng(seed)
+    parts = []
+    for start in range(0, n_boot, chunk):
+        r = min(chunk, n_boot - start)
+        draws = rng.integers(0, n, size=(r, n)) + n * np.arange(r)[:, None]
+        mult = np.bincount(draws.ravel(), minlength=r * n).reshape(r, n)[:, order]
+        counts = np.add.reduceat(mult, starts, axis=1)
+        gains = np.add.reduceat(mult * g, starts, axis=1)
+        parts.append(_apgr_rows(counts, gains))
+    return np.concatenate(parts)
 
 
 def strong_weights(win_rates: Sequence[float], strong_fraction: float) -> np.ndarray:

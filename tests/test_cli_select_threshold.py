@@ -3,6 +3,7 @@ reported on validation and test (Table 3 style)."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import numpy as np
@@ -65,3 +66,24 @@ def test_cli_rejects_a_negative_budget(capsys) -> None:
     argv = ["select-threshold", "--router", "random", "--max-drop", "-0.1", "--benchmark", "gsm8k"]
     assert main(argv) == 2
     assert "--max-drop must be >= 0" in capsys.readouterr().err
+
+
+def test_cli_eval_set(tmp_path, capsys) -> None:
+    """A user's JSONL eval set: strong always right, weak right on every other prompt."""
+    path = tmp_path / "mine.jsonl"
+    rows = [{"prompt": f"question {i}", "strong_score": 1, "weak_score": i % 2} for i in range(40)]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    argv = ["select-threshold", "--router", "random", "--max-drop", "0.0"]
+    argv += ["--eval-set", f"jsonl:{path}", "--cache-dir", str(tmp_path)]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "on eval-mine: 40 of 40 prompts" in out
+    val = re.search(r"validation\s+20\s+([\d.]+)%\s+(-?[\d.]+)%", out)
+    assert val, out
+    assert float(val.group(2)) == 0.0  # the budget holds on validation
+
+
+def test_cli_needs_a_benchmark_or_an_eval_set(capsys) -> None:
+    with pytest.raises(SystemExit):
+        main(["select-threshold", "--router", "random", "--max-drop", "0.1"])
+    assert "one of the arguments --benchmark --eval-set is required" in capsys.readouterr().err

@@ -186,3 +186,85 @@ def test_cost_per_1k():
 def test_estimate_input_tokens():
     # chars 40 and 8 -> mean 24 chars -> 6 tokens
     assert M.estimate_input_tokens(["abcd" * 10, "ab" * 4]) == pytest.approx(6.0)
+
+
+# ---- significance: random band and bootstrap ---------------------------------------------
+# Case C: gains g = [1, 0, 1] (strong [1, 1, 1], weak [0, 1, 0]), D = 2, n = 3.
+# APGR(pi) = 1/(2n) + sum_i (n - i) g_pi(i) / (n D) = 1/6 + (2 g_1 + g_2) / 6, so by the
+# position of the zero-gain prompt: first 1/6 + 1/6 = 1/3, second 1/6 + 2/6 = 1/2,
+# third 1/6 + 3/6 = 2/3; each with probability 2/6 = 1/3.
+STRONG_C, WEAK_C = [1, 1, 1], [0, 1, 0]
+
+
+def test_random_apgrs_case_c_takes_the_three_hand_values():
+    values = M.random_apgrs(STRONG_C, WEAK_C, n_routers=3000, seed=7)
+    np.testing.assert_allclose(np.unique(values), [1 / 3, 1 / 2, 2 / 3])
+    for v in (1 / 3, 1 / 2, 2 / 3):  # 3000 draws: sd of a frequency ~0.009
+        assert np.mean(np.isclose(values, v)) == pytest.approx(1 / 3, abs=0.04)
+    assert M.percentile_interval(M.random_apgrs(STRONG_C, WEAK_C)) == pytest.approx((1 / 3, 2 / 3))
+    assert values.mean() == pytest.approx(0.5, abs=0.01)  # E[APGR] = 1/2 exactly
+
+
+def test_random_apgrs_equal_routed_curves_of_random_orders():
+    rng = np.random.default_rng(4)
+    s, k = rng.integers(0, 2, 40).astype(float), rng.integers(0, 2, 40).astype(float)
+    assert (s.sum(), k.sum()) == (26, 18)  # APGR defined
+    got = M.random_apgrs(s, k, n_routers=6, seed=3)
+    orders = np.random.default_rng(3).permuted(np.tile(np.arange(40), (6, 1)), axis=1)
+    for value, order in zip(got, orders, strict=True):
+        w = np.empty(40)
+        w[order] = np.linspace(1, 0, 40)  # order[0] has the highest win rate
+        assert value == pytest.approx(M.apgr(M.routed_curve(w, s, k)))
+    # seeded: the same band twice, another seed another band
+    np.testing.assert_array_equal(M.random_apgrs(s, k, seed=5), M.random_apgrs(s, k, seed=5))
+    assert not np.array_equal(M.random_apgrs(s, k, seed=5), M.random_apgrs(s, k, seed=6))
+
+
+# Case D: two prompts, win rates [0.9, 0.1], strong [1, 1], weak [0, 1]: gains [1, 0].
+# Resample multiplicities (c_1, c_2): (2, 0) w.p. 1/4: one tie group, PGR 0 -> 1 linearly,
+# APGR 1/2; (1, 1) w.p. 1/2: the original, x = 0, 1/2, 1, PGR = 0, 1, 1,
+# APGR = 1/2 * 1/2 + 1/2 * 1 = 3/4; (0, 2) w.p. 1/4: D = 0, undefined (left out).
+def test_bootstrap_case_d_by_hand():
+    values = M.bootstrap_apgrs([0.9, 0.1], [1, 1], [0, 1], n_boot=4000, seed=0)
+    assert np.mean(np.isnan(values)) == pytest.approx(0.25, abs=0.03)
+    kept = values[~np.isnan(values)]
+    np.testing.assert_allclose(np.unique(kept), [0.5, 0.75])
+    assert np.mean(kept == 0.75) == pytest.approx(2 / 3, abs=0.03)
+    assert M.percentile_interval(M.bootstrap_apgrs([0.9, 0.1], [1, 1], [0, 1])) == (0.5, 0.75)
+    assert M.apgr(M.routed_curve([0.9, 0.1], [1, 1], [0, 1])) == 0.75
+
+
+def test_bootstrap_equals_routed_curves_of_resamples_with_ties():
+    rng = np.random.default_rng(2)
+    n = 30
+    s, k = rng.integers(0, 2, n).astype(float), rng.integers(0, 2, n).astype(float)
+    w = rng.integers(0, 4, n) / 3  # 4 distinct win rates: many ties
+    got = M.bootstrap_apgrs(w, s, k, n_boot=25, seed=11)
+    draws = np.random.default_rng(11).integers(0, n, size=(25, n))
+    for value, idx in zip(got, draws, strict=True):
+        if s[idx].sum() == k[idx].sum():
+            assert np.isnan(value)
+        else:
+            assert value == pytest.approx(M.apgr(M.routed_curve(w[idx], s[idx], k[idx])))
+    lo, hi = M.percentile_interval(M.bootstrap_apgrs(w, s, k, n_boot=25, seed=11))
+    assert (lo, hi) == pytest.approx(tuple(np.nanpercentile(got, [2.5, 97.5])))
+
+
+def test_significance_input_errors():
+    with pytest.raises(ValueError, match="score the same on average"):
+        M.random_apgrs([1, 0], [0, 1])
+    with pytest.raises(ValueError, match="no defined values"):
+        M.percentile_interval(M.bootstrap_apgrs([0.5, 0.5], [1, 0], [1, 0]))
+    with pytest.raises(ValueError, match=r"level must be in \(0, 1\)"):
+        M.percentile_interval([0.1, 0.2], level=95)
+    with pytest.raises(ValueError, match="shape"):
+        M.percentile_interval(M.bootstrap_apgrs([0.5], STRONG_C, WEAK_C))
+
+
+def test_random_curve_band_case_c():
+    # weak mean 1/3, strong mean 1; y(x) = 1/3 + (gains of the first 3x prompts) / 3.
+    # x = 1/3: the first prompt's gain is 0 (prob 1/3) or 1: y in {1/3, 2/3};
+    # x = 1/6: half of it: y in {1/3, 1/2}; x = 2/3: two gains sum to 1 or 2: {2/3, 1}.
+    lo, hi = M.random_curve_band(STRONG_C, WEAK_C, np.array([0, 1 / 6, 1 / 3, 2 / 3, 1]), seed=7)
+    np.testing.assert_allclose(lo, [1 / 3, 1 / 3, 1 / 3, 2 / 3, 1])
+    np.testing.assert_allclose(hi, [1 / 3, 1 / 2, 2 / 3, 1, 1])

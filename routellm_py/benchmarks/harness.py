@@ -11,6 +11,13 @@ Evaluation set per benchmark, in this order (counts of each drop are reported):
    the same prompts.
 4. `limit`: with `limit=N`, a seeded sample of N of the remaining prompts (quick runs).
 Steps 2-3 are skipped with `decontaminate=False`.
+
+Significance, per benchmark (`metrics`, section Significance): the random band (2.5-97.5
+percentile of APGR over 1,000 seeded random routers on the same prompts) and, per row, a
+bootstrap 95% interval of APGR (1,000 seeded resamples of the prompts). A router is
+"above band" when its APGR exceeds the band's upper edge. Beside `oracle` and
+`random (expected)` (whose interval is the band), every table has the untrained `length`
+router as a baseline row: a learned router should beat the coin and the ruler.
 """
 
 from __future__ import annotations
@@ -35,10 +42,13 @@ from routellm_py.routers.base import Router, load_router
 DEFAULT_OUT = Path("benchmarks/results")
 PGR_TARGETS = (0.5, 0.8)
 COSINE_THRESHOLD = 0.95
-ORACLE, RANDOM = "oracle", "random (expected)"
+ORACLE, RANDOM, LENGTH = "oracle", "random (expected)", "length"
+N_RANDOM = N_BOOT = 1000
+CI = ("APGR 2.5%", "APGR 97.5%")
 META_FIELDS = (
     "name", "strong_model", "weak_model", "n_total", "n_evaluated", "dropped",
-    "cosine_by_router", "strong_mean", "weak_mean", "input_tokens", "output_tokens", "notes",
+    "cosine_by_router", "strong_mean", "weak_mean", "random_band", "input_tokens",
+    "output_tokens", "notes",
 )  # fmt: skip
 
 
@@ -60,6 +70,8 @@ class BenchmarkResult:
     curves: dict[str, M.Curve]
     table: pd.DataFrame
     prompts: list[str]
+    random_band: tuple[float, float] = (float("nan"), float("nan"))
+    band_curve: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # grid, low, high
     notes: list[str] = field(default_factory=list)
 
 
@@ -121,23 +133,27 @@ def _cosine_drops(
 
 
 def evaluation_set(
-    name: str,
+    name: str | Benchmark,
     routers: dict[str, Router],
     data_dir: str | Path | None = None,
     decontaminate: bool = True,
     limit: int | None = None,
     encoder_spec: str | None = None,
 ) -> tuple[Benchmark, int, dict[str, int], dict[str, int]]:
-    """(prompts to evaluate, total before drops, drops by reason, cosine drops by router)."""
-    full = load_benchmark(name, data_dir)
+    """(prompts to evaluate, total before drops, drops by reason, cosine drops by router).
+
+    `name` is a built-in benchmark or a user's eval set (`data.evalset.load_eval_set`),
+    which has no gold split and no RouteLLM list: steps 2 and 4 only."""
+    full = name if isinstance(name, Benchmark) else load_benchmark(name, data_dir)
     bench, gold = full.split_gold()
     dropped = {"gold": len(gold)}
     per_router: dict[str, int] = {}
     if decontaminate:
-        listed = load_contaminated(name, data_dir)
-        mask = ~bench.frame["prompt"].isin(listed).to_numpy()
-        dropped["routellm_list"] = int((~mask).sum())
-        bench = bench.subset(mask)
+        if full.name in BENCHMARKS:
+            listed = load_contaminated(full.name, data_dir)
+            mask = ~bench.frame["prompt"].isin(listed).to_numpy()
+            dropped["routellm_list"] = int((~mask).sum())
+            bench = bench.subset(mask)
         drop, per_router = _cosine_drops(bench.prompts, routers, data_dir, encoder_spec)
         dropped["train_cosine"] = int(drop.sum())
         bench = bench.subset(~drop)
@@ -164,14 +180,38 @@ def _cost(f: float, strong: str, weak: str, tokens: tuple[float, float], notes: 
         return float("nan")
 
 
-def _row(label: str, kind: str, curve: M.Curve, models: tuple[str, str], tokens, notes) -> dict:
-    row: dict[str, Any] = {"router": label, "kind": kind, "APGR": M.apgr(curve)}
+def _row(
+    label: str,
+    kind: str,
+    curve: M.Curve,
+    ci: tuple[float, float],
+    band: tuple[float, float],
+    models: tuple[str, str],
+    tokens,
+    notes,
+) -> dict:
+    apgr = M.apgr(curve)
+    row: dict[str, Any] = {"router": label, "kind": kind, "APGR": apgr}
+    row.update(zip(CI, ci, strict=True))
+    row["above band"] = label != RANDOM and apgr > band[1]
     for p in PGR_TARGETS:
         row[f"CPT({p:.0%})"] = M.cpt(curve, p)
     row[f"$/1k @CPT({PGR_TARGETS[0]:.0%})"] = _cost(
         row[f"CPT({PGR_TARGETS[0]:.0%})"], *models, tokens, notes
     )
     return row
+
+
+@dataclass
+class Evaluation:
+    """What `evaluate` returns: curves, the table, notes, mean input tokens, the band."""
+
+    curves: dict[str, M.Curve]
+    table: pd.DataFrame
+    notes: list[str]
+    input_tokens: float
+    random_band: tuple[float, float]
+    band_curve: tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
 def evaluate(
@@ -183,13 +223,14 @@ def evaluate(
     batch_size: int = 256,
     output_tokens: float = M.DEFAULT_OUTPUT_TOKENS,
     progress: bool = True,
-) -> tuple[dict[str, M.Curve], pd.DataFrame, list[str], float]:
-    """Curves and the table (routers, then oracle and random) on the prompts of `bench`."""
+) -> Evaluation:
+    """Curves and the table on the prompts of `bench`: the routers, then the `length`
+    baseline (unless listed as a router), oracle and random (expected); with intervals."""
     s, w = bench.scores(strong), bench.scores(weak)
     tokens = (M.estimate_input_tokens(bench.prompts), float(output_tokens))
+    band = M.percentile_interval(M.random_apgrs(s, w, N_RANDOM))
     notes: list[str] = []
-    curves: dict[str, M.Curve] = {}
-    rows = []
+    rates: dict[str, np.ndarray] = {}
     for label, router in routers.items():
         if (router.strong_model, router.weak_model) != (
             canonical_model(strong),
@@ -199,18 +240,29 @@ def evaluate(
                 f"{label} was built for {router.strong_model} vs {router.weak_model}, "
                 f"evaluated here on {strong} vs {weak}"
             )
-        rates = score_prompts(router, bench.prompts, cache_dir, batch_size, progress)
-        curves[label] = M.routed_curve(rates, s, w)
-        rows.append(_row(label, "router", curves[label], (strong, weak), tokens, notes))
-    curves[ORACLE], curves[RANDOM] = M.oracle_curve(s, w), M.random_curve(s, w)
-    for label in (ORACLE, RANDOM):
-        rows.append(_row(label, "baseline", curves[label], (strong, weak), tokens, notes))
-    return curves, pd.DataFrame(rows), notes, tokens[0]
+        rates[label] = score_prompts(router, bench.prompts, cache_dir, batch_size, progress)
+    kinds = dict.fromkeys(rates, "router")
+    if LENGTH not in rates:
+        length = load_router(LENGTH, strong_model=strong, weak_model=weak)
+        rates[LENGTH], kinds[LENGTH] = length.win_rate(bench.prompts), "baseline"
+    rates[ORACLE], kinds[ORACLE] = s - w, "baseline"  # the oracle routes by the gain itself
+    curves = {label: M.routed_curve(r, s, w) for label, r in rates.items()}
+    curves[RANDOM] = M.random_curve(s, w)
+    rows = []
+    for label, r in rates.items():
+        ci = M.percentile_interval(M.bootstrap_apgrs(r, s, w, N_BOOT))
+        rows.append(
+            _row(label, kinds[label], curves[label], ci, band, (strong, weak), tokens, notes)
+        )
+    rows.append(_row(RANDOM, "baseline", curves[RANDOM], band, band, (strong, weak), tokens, notes))
+    grid = np.linspace(0, 1, 101)
+    band_curve = (grid, *M.random_curve_band(s, w, grid, n_routers=N_RANDOM))
+    return Evaluation(curves, pd.DataFrame(rows), notes, tokens[0], band, band_curve)
 
 
 def run_benchmark(
     routers: Sequence[str | Router] | Mapping[str, Router],
-    benchmarks: Sequence[str] = BENCHMARKS,
+    benchmarks: Sequence[str | Benchmark] = BENCHMARKS,
     data_dir: str | Path | None = None,
     strong: str = DEFAULT_STRONG,
     weak: str = DEFAULT_WEAK,
@@ -223,22 +275,24 @@ def run_benchmark(
     encoder_spec: str | None = None,
     progress: bool = True,
 ) -> dict[str, BenchmarkResult]:
-    """Evaluate `routers` (names/paths/Routers, or a label -> Router mapping) on `benchmarks`;
-    print nothing, write CSV/JSON/PNG under `out` (skipped if `out` is None). Scores are
-    cached under `cache_dir` (default: `scores.default_cache_dir(out)`)."""
-    unknown = [b for b in benchmarks if b not in BENCHMARKS]
+    """Evaluate `routers` (names/paths/Routers, or a label -> Router mapping) on `benchmarks`
+    (built-in names or eval-set Benchmarks); print nothing, write CSV/JSON/PNG under `out`
+    (skipped if `out` is None). Scores are cached under `cache_dir` (default:
+    `scores.default_cache_dir(out)`)."""
+    unknown = [b for b in benchmarks if not isinstance(b, Benchmark) and b not in BENCHMARKS]
     if unknown:
         raise KeyError(f"unknown benchmarks {unknown}; valid: {', '.join(BENCHMARKS)}")
+    names = [b.name if isinstance(b, Benchmark) else b for b in benchmarks]
+    if len(set(names)) != len(names):
+        raise ValueError(f"benchmarks {names} name one set twice")
     resolved = dict(routers) if isinstance(routers, Mapping) else resolve_routers(routers)
     cache = cache_dir if cache_dir is not None else default_cache_dir(out)
     results = {}
-    for name in benchmarks:
+    for name, spec in zip(names, benchmarks, strict=True):
         bench, n_total, dropped, per_router = evaluation_set(
-            name, resolved, data_dir, decontaminate, limit, encoder_spec
+            spec, resolved, data_dir, decontaminate, limit, encoder_spec
         )
-        curves, table, notes, in_tokens = evaluate(
-            bench, resolved, strong, weak, cache, batch_size, output_tokens, progress
-        )
+        ev = evaluate(bench, resolved, strong, weak, cache, batch_size, output_tokens, progress)
         results[name] = BenchmarkResult(
             name=name,
             strong_model=canonical_model(strong),
@@ -247,14 +301,16 @@ def run_benchmark(
             n_evaluated=len(bench),
             dropped=dropped,
             cosine_by_router=per_router,
-            strong_mean=curves[RANDOM].strong,
-            weak_mean=curves[RANDOM].weak,
-            input_tokens=in_tokens,
+            strong_mean=ev.curves[RANDOM].strong,
+            weak_mean=ev.curves[RANDOM].weak,
+            input_tokens=ev.input_tokens,
             output_tokens=float(output_tokens),
-            curves=curves,
-            table=table,
+            curves=ev.curves,
+            table=ev.table,
             prompts=bench.prompts,
-            notes=notes,
+            random_band=ev.random_band,
+            band_curve=ev.band_curve,
+            notes=ev.notes,
         )
         if out is not None:
             write_result(results[name], Path(out))
@@ -272,14 +328,20 @@ def format_result(r: BenchmarkResult) -> str:
         f"{r.weak_mean:.4f}",
         f"   cost assumes {r.input_tokens:.0f} input tokens (chars/4) and {r.output_tokens:.0f} "
         "output tokens per query; litellm offline prices",
+        f"   random band (APGR of {N_RANDOM:,} seeded random routers, 2.5-97.5%): "
+        f"{r.random_band[0]:.4f} - {r.random_band[1]:.4f}; 95% CI: bootstrap over prompts "
+        f"({N_BOOT:,} resamples); * = above the band",
     ]
-    t = r.table.drop(columns="kind").copy()
+    t = r.table.drop(columns=["kind", *CI, "above band"]).copy()
     for c in t.columns:
         if c.startswith("CPT"):
             t[c] = t[c].map(lambda v: "never" if np.isnan(v) else f"{v:.1%}")
         elif c.startswith("$"):
             t[c] = t[c].map(lambda v: "n/a" if np.isnan(v) else f"{v:.3f}")
-    t["APGR"] = t["APGR"].map(lambda v: f"{v:.4f}")
+    mark = r.table["above band"].map({True: " *", False: ""})
+    t["APGR"] = r.table["APGR"].map(lambda v: f"{v:.4f}") + mark
+    ci = [f"[{lo:.3f}, {hi:.3f}]" for lo, hi in zip(*(r.table[c] for c in CI), strict=True)]
+    t.insert(2, "95% CI", ci)
     notes = [f"   note: {n}" for n in r.notes]
     return "\n".join(head + [t.to_string(index=False)] + notes)
 
@@ -300,10 +362,16 @@ def write_result(r: BenchmarkResult, out: Path) -> list[Path]:
     meta["rows"] = json.loads(r.table.to_json(orient="records"))
     meta["curves"] = {"strong_fraction": grid.tolist()}
     meta["curves"].update({k: c.at(grid).tolist() for k, c in r.curves.items()})
+    if r.band_curve is not None:
+        band_grid, low, high = r.band_curve
+        meta["random_band_curve"] = {
+            "strong_fraction": band_grid.tolist(), "low": low.tolist(), "high": high.tolist()
+        }  # fmt: skip
     paths = [out / f"{r.name}.csv", out / f"{r.name}.json", out / f"{r.name}.png"]
     atomic_write_bytes(paths[0], r.table.to_csv(index=False).encode())
     atomic_write_bytes(paths[1], (json.dumps(meta, indent=1) + "\n").encode())
-    atomic_write_bytes(paths[2], plot_curves(r.curves, f"{r.name} ({r.n_evaluated} prompts)"))
+    title = f"{r.name} ({r.n_evaluated} prompts)"
+    atomic_write_bytes(paths[2], plot_curves(r.curves, title, r.band_curve))
     return paths
 
 

@@ -1,8 +1,11 @@
-"""Performance vs % strong calls, every router with the oracle and random baselines."""
+"""Performance vs % strong calls, every router with the oracle and random baselines, and
+the band of 95% of seeded random routers (pointwise 2.5-97.5 percentile)."""
 
 from __future__ import annotations
 
 import io
+
+import numpy as np
 
 from routellm_py.metrics import Curve
 
@@ -12,8 +15,13 @@ STYLES = {
 }
 
 
-def plot_curves(curves: dict[str, Curve], title: str) -> bytes:
-    """PNG bytes of the curves (matplotlib Agg backend, imported here so imports stay light)."""
+def plot_curves(
+    curves: dict[str, Curve],
+    title: str,
+    band: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+) -> bytes:
+    """PNG bytes of the curves (matplotlib Agg backend, imported here so imports stay light);
+    `band` = (strong fractions, low, high) is shaded as the random routers' band."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -21,6 +29,11 @@ def plot_curves(curves: dict[str, Curve], title: str) -> bytes:
 
     fig, ax = plt.subplots(figsize=(6.4, 4.4))
     try:
+        if band is not None:
+            grid, low, high = band
+            ax.fill_between(
+                grid * 100, low, high, color="grey", alpha=0.2, lw=0, label="random band (95%)"
+            )
         for label, c in curves.items():
             ax.plot(c.x * 100, c.y, label=label, lw=1.5, **STYLES.get(label, {}))
         ax.set_xlabel("% calls to the strong model")

@@ -1,7 +1,17 @@
-"""`routellm-py bench --routers random,mf --benchmarks mt-bench,mmlu,gsm8k [--overhead]`.
+"""`routellm-py bench --routers random,mf [--benchmarks mt-bench,mmlu,gsm8k]
+[--eval-set csv:my_eval.csv] [--overhead]`.
 
-Prints one table per benchmark (APGR, CPT(50%), CPT(80%), $/1k queries, oracle and random
-rows) and writes CSV, JSON and PNG results under --out (see benchmarks/README.md).
+Prints one table per benchmark (APGR with a bootstrap 95% interval, CPT(50%), CPT(80%),
+$/1k queries; rows for each router, then the untrained `length` baseline, the oracle and
+random) headed by the random band (2.5-97.5 percentile of APGR over 1,000 seeded random
+routers; `*` marks APGRs above it), and writes CSV, JSON and PNG results (the band shaded)
+under --out (see benchmarks/README.md).
+
+--eval-set FORMAT:PATH (csv, jsonl or parquet; repeatable) adds your own prompts with the
+strong and weak models' scores (columns prompt, strong_score, weak_score: 0/1 or graded;
+see routellm_py/data/evalset.py), evaluated like a built-in benchmark: decontaminated
+against the routers' training prompts, same table, intervals and plots. With --eval-set
+and no --benchmarks, only the eval sets are evaluated.
 """
 
 from __future__ import annotations
@@ -23,7 +33,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--routers", type=split_list, required=True, help="router names or checkpoint paths"
     )
     p.add_argument(
-        "--benchmarks", type=split_list, default=["mt-bench", "mmlu", "gsm8k"], help="subset"
+        "--benchmarks",
+        type=split_list,
+        default=None,
+        help="subset of mt-bench,mmlu,gsm8k (default: all three, or none with --eval-set)",
+    )
+    p.add_argument(
+        "--eval-set",
+        action="append",
+        default=[],
+        metavar="FORMAT:PATH",
+        help="your own eval set, csv:PATH, jsonl:PATH or parquet:PATH (repeatable)",
     )
     add_models(p)
     add_data_dir(p)
@@ -53,11 +73,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from routellm_py.benchmarks.harness import print_results, resolve_routers, run_benchmark
+    from routellm_py.data.benchmarks import BENCHMARKS
+    from routellm_py.data.evalset import load_eval_set
 
     routers = resolve_routers(args.routers)
+    eval_sets = [load_eval_set(spec, args.strong, args.weak) for spec in args.eval_set]
+    builtin = args.benchmarks if args.benchmarks is not None else [] if eval_sets else BENCHMARKS
     results = run_benchmark(
         routers,
-        benchmarks=args.benchmarks,
+        benchmarks=[*builtin, *eval_sets],
         data_dir=args.data_dir,
         strong=args.strong,
         weak=args.weak,

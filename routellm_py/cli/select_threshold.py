@@ -5,7 +5,9 @@ and test; on validation, choose by grid search the threshold with the highest co
 advantage (share of queries routed to the small/weak model) whose quality drop relative to
 all-strong is at most --max-drop; report drop and cost advantage on both splits side by side
 (their Table 3). The benchmark prompts are those of `routellm-py bench` (MMLU's gold
-split and, unless --no-decontaminate, contaminated prompts left out).
+split and, unless --no-decontaminate, contaminated prompts left out). Instead of
+--benchmark, --eval-set FORMAT:PATH uses your own prompts and scores (csv, jsonl or
+parquet; columns prompt, strong_score, weak_score; see routellm_py/data/evalset.py).
 """
 
 from __future__ import annotations
@@ -39,7 +41,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--max-drop", type=float, required=True, help="largest relative quality drop (0.01 = 1%%)"
     )
-    p.add_argument("--benchmark", required=True, choices=["mt-bench", "mmlu", "gsm8k"])
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--benchmark", choices=["mt-bench", "mmlu", "gsm8k"])
+    which.add_argument(
+        "--eval-set", metavar="FORMAT:PATH", help="your own eval set: csv:, jsonl: or parquet:"
+    )
     p.add_argument("--val-frac", type=float, default=0.5, help="share of prompts for validation")
     p.add_argument("--seed", type=int, default=0, help="seed of the validation/test split")
     p.add_argument(
@@ -97,8 +103,14 @@ def run(args: argparse.Namespace) -> int:
     if not args.max_drop >= 0:
         raise ValueError(f"--max-drop must be >= 0 (a fraction, 0.01 = 1%), got {args.max_drop}")
     router = load_router(args.router)
+    if args.eval_set:
+        from routellm_py.data.evalset import load_eval_set
+
+        which = load_eval_set(args.eval_set, router.strong_model, router.weak_model)
+    else:
+        which = args.benchmark
     bench, n_total, dropped, _ = evaluation_set(
-        args.benchmark, {args.router: router}, args.data_dir, not args.no_decontaminate
+        which, {args.router: router}, args.data_dir, not args.no_decontaminate
     )
     w = score_prompts(router, bench.prompts, args.cache_dir)
     choice = split_and_select(
@@ -110,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
         args.seed,
     )
     print(
-        f"{router.name} router {args.router} on {args.benchmark}: {len(bench)} of {n_total} "
+        f"{router.name} router {args.router} on {bench.name}: {len(bench)} of {n_total} "
         f"prompts (left out: {dropped}); strong {router.strong_model}, weak {router.weak_model}"
     )
     print(format_choice(choice, args.max_drop))

@@ -34,7 +34,15 @@ _ALIASES: dict[str, str] = {
     "claude2": "claude-2",
     "text_davinci_003": "text-davinci-003",
     "text_davinci_001": "text-davinci-001",
+    # the same model under MMLU-Pro (canonical), AlpacaEval and LLMRouter spellings
+    "Mistral-7B-Instruct-v0.2": "mistralai/Mistral-7B-Instruct-v0.2",
+    "llama-3.1-8b-instruct": "Meta-Llama-3.1-8B-Instruct",
 }
+# Deliberately NOT aliased (different models): gpt-4o (MMLU-Pro) vs gpt-4-1106-preview;
+# Faithful-CoT's undated gpt-4 vs gpt-4-0314 (AlpacaEval's `gpt4`); base models (gemma-7b,
+# Yi-34B, Llama-2-70b-hf, Mixtral-8x7B-v0.1) vs their chat/instruct versions; LLMRouter's
+# mistral-7b-instruct-v0.3 vs v0.1/v0.2; Vicuna-bench's chat_gpt, vicuna, wizard and
+# llama-2-chat, whose versions and sizes the source does not state.
 
 
 def canonical_model(name: str) -> str:

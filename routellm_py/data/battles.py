@@ -12,7 +12,7 @@ Columns (validated once, at construction):
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
@@ -83,6 +83,22 @@ class Battles:
         )
 
 
+def map_unique(values: pd.Series, fn: Callable[[Any], Any], dtype: type = object) -> pd.Series:
+    """`values.map(fn)`, with `fn` called once per distinct value (tables of millions of
+    battles repeat a few thousand prompts and a few dozen model names)."""
+    try:
+        codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    except TypeError:  # unhashable cells (e.g. lists) in bad input: map one by one
+        return values.map(fn).astype(dtype)
+    mapped = np.array([fn(u) for u in uniques], dtype=dtype)
+    return pd.Series(mapped[codes], index=values.index, dtype=dtype)
+
+
+def is_text(v: Any) -> bool:
+    """A non-blank string."""
+    return isinstance(v, str) and bool(v.strip())
+
+
 def swap_sides(frame: pd.DataFrame) -> pd.DataFrame:
     """Exchange model_a and model_b, flipping outcome and p_a_wins accordingly."""
     out = frame.copy()
@@ -98,12 +114,12 @@ def _validate(frame: pd.DataFrame) -> pd.DataFrame:
         raise BattlesSchemaError(f"battles table lacks columns {missing}; needs {COLUMNS}")
     f = frame[COLUMNS].reset_index(drop=True).copy()
     for col in ("prompt", "model_a", "model_b", "source"):
-        bad = ~f[col].map(lambda v: isinstance(v, str) and bool(v.strip()))
+        bad = ~map_unique(f[col], is_text, bool)
         if bad.any():
             i = int(np.flatnonzero(bad.to_numpy())[0])
             raise BattlesSchemaError(f"row {i}: column {col!r} must be a non-empty string")
-    f["model_a"] = f["model_a"].map(canonical_model)
-    f["model_b"] = f["model_b"].map(canonical_model)
+    f["model_a"] = map_unique(f["model_a"], canonical_model)
+    f["model_b"] = map_unique(f["model_b"], canonical_model)
     same = f["model_a"] == f["model_b"]
     if same.any():
         i = int(np.flatnonzero(same.to_numpy())[0])

@@ -23,11 +23,14 @@ from routellm_py.data.adapters import (
     load_arena_conversations,
     load_routerbench,
     load_table,
+    load_vicuna_bench,
+    load_vicuna_pairwise,
     routerbench_table,
 )
 from routellm_py.data.aliases import DEFAULT_STRONG, DEFAULT_WEAK
 from routellm_py.data.battles import Battles
 from routellm_py.data.benchmarks import load_benchmark
+from routellm_py.data.scores import score_table
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,15 @@ _BUNDLED = [
     ("arena-bench-v1", load_arena_bench, "GPT-4 grades of 14 models on 300 Arena prompts"),
     ("alpaca-eval", load_alpaca_eval, "108k AlpacaEval judgments (CC BY-NC 4.0: research only)"),
     ("routerbench", load_routerbench, "0/1 correctness of 11 models on ARC, MBPP, Winogrande"),
+    ("vicuna-bench", load_vicuna_bench, "GPT-4 rubric grades (1-5) of 4 models on 78 chat prompts"),
+    ("vicuna-pairwise", load_vicuna_pairwise, "312 GPT-4 pairwise reviews vs vicuna-13b"),
+]
+# gold score tables (`routellm_py.data.scores`): every pair of models scored on a prompt
+_GOLD = [
+    ("mmlu-pro", "0/1 correctness of 31 models on 5,222 MMLU-Pro questions (2.4M battles)"),
+    ("faithful-cot", "0/1 correctness of 6 OpenAI models on 3,947 math word problems"),
+    ("llmrouter", "scores in [0, 1] of 9 open models on 5,385 prompts from 13 tasks"),
+    ("llmrouter-test", "scores in [0, 1] of 9 open models on LLMRouter's 350 test prompts"),
 ]
 _FILES = [
     ("arena-55k", load_arena_55k, "lmsys arena-human-preference-55k CSV (or hf:ID)"),
@@ -88,6 +100,13 @@ _FILES = [
 for _name, _loader, _help in _BUNDLED:
     register_source(
         _name, lambda c, f=_loader: f(c.data_dir, report=c.report), takes_path=False, help=_help
+    )
+for _name, _help in _GOLD:
+    register_source(
+        _name,
+        lambda c, n=_name: score_table(n, c.data_dir, report=c.report).to_battles(report=c.report),
+        takes_path=False,
+        help=_help,
     )
 register_source(
     "mmlu-gold",

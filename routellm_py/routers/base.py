@@ -33,6 +33,7 @@ _REGISTRY: dict[str, type[Router]] = {}
 # Modules that define built-in routers; imported lazily so `import routellm_py` stays light.
 _BUILTIN_MODULES = {
     "random": "routellm_py.routers.random",
+    "length": "routellm_py.routers.length",
     "sw_ranking": "routellm_py.routers.sw_ranking",
     "mf": "routellm_py.routers.mf",
     "bert": "routellm_py.routers.bert",

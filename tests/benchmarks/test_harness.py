@@ -15,7 +15,8 @@ from routellm_py.data.benchmarks import load_benchmark, load_contaminated
 from routellm_py.routers.base import Router, load_router
 from routellm_py.routers.random import RandomRouter
 
-COLUMNS = ["router", "kind", "APGR", "CPT(50%)", "CPT(80%)", "$/1k @CPT(50%)"]
+COLUMNS = ["router", "kind", "APGR", "APGR 2.5%", "APGR 97.5%", "above band"]
+COLUMNS += ["CPT(50%)", "CPT(80%)", "$/1k @CPT(50%)"]
 
 
 @pytest.fixture
@@ -33,7 +34,7 @@ def test_random_router_end_to_end(data_dir, tmp_path, cache_env):
     res = _run(data_dir, tmp_path / "out")
     mt = res["mt-bench"]
     assert list(mt.table.columns) == COLUMNS
-    assert mt.table["router"].tolist() == ["random", "oracle", "random (expected)"]
+    assert mt.table["router"].tolist() == ["random", "length", "oracle", "random (expected)"]
     # MT-Bench: 80 questions, 8 on RouteLLM's contamination list, no gold split, limit 40
     assert (mt.n_total, mt.n_evaluated) == (80, 40)
     assert mt.dropped == {"gold": 0, "routellm_list": 8, "train_cosine": 0, "limit": 32}
@@ -50,6 +51,20 @@ def test_random_router_end_to_end(data_dir, tmp_path, cache_env):
     assert row.loc["random (expected)", "CPT(50%)"] == pytest.approx(0.5)
     assert row.loc["oracle", "APGR"] == pytest.approx(M.apgr(M.oracle_curve(s, w)))
     assert (mt.strong_mean, mt.weak_mean) == pytest.approx((s.mean(), w.mean()))
+    # significance: the band, each row's bootstrap interval, the length baseline
+    assert mt.random_band == M.percentile_interval(M.random_apgrs(s, w, 1000, seed=0))
+    lo, hi = mt.random_band
+    assert lo < 0.5 < hi
+    assert tuple(row.loc["random (expected)", ["APGR 2.5%", "APGR 97.5%"]]) == (lo, hi)
+    lengths = load_router("length").win_rate(mt.prompts)
+    assert row.loc["length", "APGR"] == pytest.approx(M.apgr(M.routed_curve(lengths, s, w)))
+    assert row.loc["length", "kind"] == "baseline"
+    rates = load_router("random").win_rate(mt.prompts)
+    ci = tuple(row.loc["random", ["APGR 2.5%", "APGR 97.5%"]])
+    assert ci == M.percentile_interval(M.bootstrap_apgrs(rates, s, w, 1000, seed=0))
+    assert ci[0] < row.loc["random", "APGR"] < ci[1]
+    assert row.loc["oracle", "above band"] and not row.loc["random (expected)", "above band"]
+    assert row["above band"].tolist() == (row["APGR"] > hi).tolist()[:3] + [False]
     # files: CSV equals the table, JSON carries counts and curves, PNG is a PNG
     out = tmp_path / "out"
     pd.testing.assert_frame_equal(pd.read_csv(out / "mt-bench.csv"), mt.table)
@@ -57,8 +72,17 @@ def test_random_router_end_to_end(data_dir, tmp_path, cache_env):
     assert meta["n_evaluated"] == 40 and meta["dropped"]["routellm_list"] == 12
     assert len(meta["curves"]["oracle"]) == 101
     assert (out / "gsm8k.png").read_bytes()[:4] == b"\x89PNG"
+    assert meta["random_band"] == list(res["gsm8k"].random_band)
+    band = meta["random_band_curve"]
+    assert band["low"][0] == band["high"][0] == pytest.approx(meta["weak_mean"])
+    assert all(a <= b for a, b in zip(band["low"], band["high"], strict=True))
     text = H.format_result(mt)
     assert "40 prompts evaluated of 80" in text and "CPT(80%)" in text
+    assert (
+        f"random band (APGR of 1,000 seeded random routers, 2.5-97.5%): {lo:.4f} - {hi:.4f}" in text
+    )
+    oracle_line = next(ln for ln in text.splitlines() if ln.split()[:1] == ["oracle"])
+    assert " *" in oracle_line and f"[{row.loc['oracle', 'APGR 2.5%']:.3f}," in oracle_line
 
 
 def test_cached_rerun_is_identical_and_scores_nothing(data_dir, tmp_path, cache_env, monkeypatch):

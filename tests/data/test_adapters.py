@@ -329,17 +329,6 @@ def test_hub_ids_fail_clearly_when_offline(tmp_path, monkeypatch):
 # --- malformed bundled files --------------------------------------------------------------------
 
 
-@pytest.fixture
-def fake_dir(tmp_path):
-    """A data directory holding only the benchmark marker files, to add bad files to."""
-    (tmp_path / "benchmarks/mmlu/responses").mkdir(parents=True)
-    (tmp_path / "benchmarks/gsm8k").mkdir(parents=True)
-    (tmp_path / "benchmarks/mt_bench").mkdir(parents=True)
-    for f in ("gsm8k/gsm8k_responses.csv", "mt_bench/question.jsonl", "mt_bench/judgements.jsonl"):
-        (tmp_path / "benchmarks" / f).write_text("")
-    return tmp_path
-
-
 def _write(root: Path, rel: str, text: str) -> None:
     (root / rel).parent.mkdir(parents=True, exist_ok=True)
     (root / rel).write_text(text)
@@ -351,7 +340,8 @@ def test_arena_bench_malformed(fake_dir):
     scores = "preferences/arena_bench_v1/judge_scores.csv"
     _write(fake_dir, scores, "question_id,model,score\nq1,m1,7\nq1,m2,11\n")
     with pytest.raises(
-        AdapterError, match=r"judge_scores.csv: row 2: score must be a number in \[1, 10\]"
+        AdapterError,
+        match=r"judge_scores.csv: row 2: column 'score' is '11'; expected a number in \[1, 10\]",
     ):
         load_arena_bench(fake_dir)
     _write(fake_dir, scores, "question_id,model,score\nq1,m1,7\nq9,m2,5\n")
@@ -384,12 +374,14 @@ def test_alpaca_eval_malformed(fake_dir):
         ('"[\'unterminated"', "1", r"row 1: prompt is not a Python list literal"),
         ("\"__import__('os').system('true')\"", "1", r"row 1: prompt is not a Python list"),
         ('"[1, 2]"', "1", r"row 1: prompt must be a list of strings"),
-        ("\"['ok']\"", "2", r"row 1: model correctness must be 0, 1 or empty"),
+        ("\"['ok']\"", "2", r"row 1: column 'm1' is '2'; expected 0, 1 or empty"),
     ],
 )
 def test_routerbench_malformed(fake_dir, prompt, value, message):
     _write(
-        fake_dir, "gold/routerbench/x_train.csv", f"sample_id,prompt,m1,m2\ns1,{prompt},{value},0\n"
+        fake_dir,
+        "gold/routerbench/x_train.csv",
+        f"sample_id,prompt,eval_name,m1,m2\ns1,{prompt},arc,{value},0\n",
     )
     with pytest.raises(AdapterError, match=message):
         load_routerbench(fake_dir)

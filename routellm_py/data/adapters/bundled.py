@@ -6,6 +6,10 @@
   and evaluation use only).
 - routerbench: per-prompt 0/1 correctness of 11 models on ARC, MBPP and Winogrande
   (RouterBench via RouterDC); every pair is a battle, correct beats wrong, equal is a tie.
+- vicuna-bench: GPT-4 rubric grades (1-5, Prometheus absolute grading) of 4 models on 78
+  Vicuna-bench prompts (prometheus-eval, Apache-2.0); every graded pair is a battle.
+- vicuna-pairwise: 312 GPT-4 pairwise reviews (each grades both answers 1-10) of four
+  models against vicuna-13b on the same prompts (lm-sys/vicuna-blog-eval, Apache-2.0).
 """
 
 from __future__ import annotations
@@ -25,10 +29,10 @@ from routellm_py.data.adapters.common import (
     join_turns,
     note,
     outcome_from_p,
-    pairwise_from_scores,
     read_jsonl,
     require_columns,
 )
+from routellm_py.data.adapters.scores import ScoreTable, score_column
 from routellm_py.data.aliases import canonical_model
 from routellm_py.data.battles import Battles
 from routellm_py.data.paths import DataDirError, require_file, resolve_data_dir
@@ -36,14 +40,22 @@ from routellm_py.data.paths import DataDirError, require_file, resolve_data_dir
 ARENA_BENCH_DIR = "preferences/arena_bench_v1"
 ALPACA_DIR = "preferences/alpaca_eval"
 ROUTERBENCH_DIR = "gold/routerbench"
+VICUNA_DIR = "preferences/vicuna_bench"
 ROUTERBENCH_META = ("sample_id", "prompt", "eval_name", "oracle_model_to_route_to")
 
 
 def arena_bench_questions(data_dir: str | Path | None = None) -> dict[str, str]:
     """question_id -> prompt of the 300 arena-bench-v1 questions."""
-    path = require_file(
-        resolve_data_dir(data_dir) / ARENA_BENCH_DIR / "questions.jsonl", "arena-bench-v1"
-    )
+    return _questions(data_dir, ARENA_BENCH_DIR, "arena-bench-v1")
+
+
+def vicuna_bench_questions(data_dir: str | Path | None = None) -> dict[str, str]:
+    """question_id (as str) -> prompt of the 78 Vicuna-bench questions."""
+    return _questions(data_dir, VICUNA_DIR, "vicuna-bench")
+
+
+def _questions(data_dir: str | Path | None, folder: str, what: str) -> dict[str, str]:
+    path = require_file(resolve_data_dir(data_dir) / folder / "questions.jsonl", what)
     return _id_to_prompt(read_jsonl(path, ("question_id", "prompt")), "question_id", path)
 
 
@@ -65,6 +77,42 @@ def _id_to_prompt(records: list[dict], id_key: str, path: Path) -> dict[str, str
     return out
 
 
+def arena_bench_table(data_dir: str | Path | None = None) -> ScoreTable:
+    """arena-bench-v1 GPT-4 grades (1-10) as a ScoreTable (task "arena-bench-v1": no split)."""
+    return _judge_table(data_dir, ARENA_BENCH_DIR, "arena-bench-v1", 10.0)
+
+
+def vicuna_bench_table(data_dir: str | Path | None = None) -> ScoreTable:
+    """Vicuna-bench GPT-4 rubric grades (mean of three, 1-5) as a ScoreTable. Model names
+    are the source's (`chat_gpt`, `vicuna`, `wizard`, `llama-2-chat`; versions not stated)."""
+    return _judge_table(data_dir, VICUNA_DIR, "vicuna-bench", 5.0)
+
+
+def _judge_table(data_dir: str | Path | None, folder: str, name: str, top: float) -> ScoreTable:
+    """`judge_scores.csv` (question_id, model, score in [1, top] or empty) -> one row per
+    question; a (question, model) cell absent or empty is NaN (no battles for that model)."""
+    questions = _questions(data_dir, folder, name)
+    path = require_file(resolve_data_dir(data_dir) / folder / "judge_scores.csv", name)
+    raw = pd.read_csv(path, dtype=str, keep_default_na=False)
+    require_columns(raw.columns, ["question_id", "model", "score"], path)
+    score = score_column(path, raw["score"], "score", 1.0, top)
+    checks = [
+        (~raw["question_id"].isin(questions), "question_id not in questions.jsonl"),
+        (
+            raw.duplicated(["question_id", "model"]),
+            "second score for one (question_id, model)",
+        ),
+    ]
+    check_rows(path, raw, checks)
+    wide = raw.assign(score=score).pivot(index="question_id", columns="model", values="score")
+    wide.columns.name = None
+    meta = pd.DataFrame(
+        {"key": wide.index, "prompt": wide.index.map(questions), "source": name, "task": name}
+    )
+    frame = pd.concat([meta, wide.reset_index(drop=True)], axis=1)
+    return ScoreTable(name, frame, 1.0, top, "judge scores")
+
+
 def load_arena_bench(
     data_dir: str | Path | None = None, *, report: Report | None = None
 ) -> Battles:
@@ -72,31 +120,40 @@ def load_arena_bench(
 
     Empty grades are left out (that model has no battles on that prompt) and reported.
     """
-    questions = arena_bench_questions(data_dir)
-    path = require_file(
-        resolve_data_dir(data_dir) / ARENA_BENCH_DIR / "judge_scores.csv", "arena-bench-v1"
-    )
+    return arena_bench_table(data_dir).to_battles(report=report)
+
+
+def load_vicuna_bench(
+    data_dir: str | Path | None = None, *, report: Report | None = None
+) -> Battles:
+    """Vicuna-bench rubric grades -> battles between every two graded models (6 per prompt)."""
+    return vicuna_bench_table(data_dir).to_battles(report=report)
+
+
+def load_vicuna_pairwise(
+    data_dir: str | Path | None = None, *, report: Report | None = None
+) -> Battles:
+    """Vicuna blog GPT-4 pairwise reviews -> battles model_1 (model_a) vs model_2: the higher
+    of the review's two grades wins, equal grades tie. Grades lie in [0, 10]: the scale is 1-10,
+    but one review (question 74, llama-13b) gives 0."""
+    questions = vicuna_bench_questions(data_dir)
+    path = require_file(resolve_data_dir(data_dir) / VICUNA_DIR / "pairwise.csv", "vicuna-pairwise")
     raw = pd.read_csv(path, dtype=str, keep_default_na=False)
-    require_columns(raw.columns, ["question_id", "model", "score"], path)
-    score = pd.to_numeric(raw["score"].str.strip().replace("", np.nan), errors="coerce")
-    bad = (raw["score"].str.strip() != "") & ~score.between(1, 10)
-    unknown = ~raw["question_id"].isin(questions)
-    dup = raw.duplicated(["question_id", "model"])
-    checks = [
-        (bad, "score must be a number in [1, 10] or empty"),
-        (unknown, "question_id not in questions.jsonl"),
-        (dup, "second score for the same (question_id, model)"),
-    ]
-    check_rows(path, raw, checks)
-    long = pd.DataFrame(
+    require_columns(raw.columns, ["prompt_id", "model_1", "model_2", "score_1", "score_2"], path)
+    s1, s2 = (score_column(path, raw[c], c, 0.0, 10.0) for c in ("score_1", "score_2"))
+    missing = s1.isna() | s2.isna()
+    check_rows(path, raw, [(~raw["prompt_id"].isin(questions), "prompt_id not in questions.jsonl")])
+    note(report, "vicuna-pairwise", "reviews without both grades left out", missing.sum())
+    frame = pd.DataFrame(
         {
-            "key": raw["question_id"],
-            "prompt": raw["question_id"].map(questions),
-            "model": raw["model"],
-            "score": score,
+            "prompt": raw["prompt_id"].map(questions),
+            "model_a": raw["model_1"],
+            "model_b": raw["model_2"],
+            "outcome": np.where(s1 > s2, "a_wins", np.where(s1 < s2, "b_wins", "tie")),
+            "p_a_wins": np.nan,
         }
-    )
-    return pairwise_from_scores(long, "arena-bench-v1", report, "judge scores")
+    )[~missing.to_numpy()]
+    return finish(frame, "vicuna-pairwise", report, path)
 
 
 def load_alpaca_eval(
@@ -152,10 +209,10 @@ def load_alpaca_eval(
     return finish(frame, "alpaca-eval", report, path)
 
 
-def routerbench_table(
+def routerbench_scores(
     data_dir: str | Path | None = None, *, turns: str = "join", report: Report | None = None
-) -> pd.DataFrame:
-    """One row per RouterBench sample: key, prompt, then 0/1/NaN correctness per model.
+) -> ScoreTable:
+    """One row per RouterBench sample: 0/1/NaN correctness per model; task = `eval_name`.
 
     `prompt` is a Python-list string parsed with `ast.literal_eval` (never `eval`); its
     elements are user turns, made into one text by `join_turns` with policy `turns`. Rows
@@ -166,24 +223,33 @@ def routerbench_table(
     files = sorted(folder.glob("*_train.csv"))
     if not files:
         raise DataDirError(f"routerbench: no *_train.csv files in {folder}; see data/README.md")
-    return pd.concat([_routerbench_file(f, turns, report) for f in files], ignore_index=True)
+    parts = [_routerbench_file(f, turns, report) for f in files]
+    return ScoreTable("routerbench", pd.concat(parts, ignore_index=True))
+
+
+def routerbench_table(
+    data_dir: str | Path | None = None, *, turns: str = "join", report: Report | None = None
+) -> pd.DataFrame:
+    """`routerbench_scores` as a frame of key, prompt, then one column per model."""
+    frame = routerbench_scores(data_dir, turns=turns, report=report).frame
+    return frame.drop(columns=["source", "task"])
 
 
 def _routerbench_file(path: Path, turns: str, report: Report | None) -> pd.DataFrame:
-    df = pd.read_csv(path, dtype={"sample_id": str, "prompt": str})
-    require_columns(df.columns, ["sample_id", "prompt"], path)
+    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    require_columns(df.columns, ["sample_id", "prompt", "eval_name"], path)
     models = [c for c in df.columns if c not in ROUTERBENCH_META and "|" not in c]
     if len(models) < 2:
         raise fail(path, None, f"needs at least two model correctness columns, found {models}")
     prompts = [_parse_turns(s, path, i, turns) for i, s in enumerate(df["prompt"], 1)]
-    scores = df[models].apply(pd.to_numeric, errors="coerce")
-    bad = ~(scores.isin([0.0, 1.0]) | df[models].isna())
-    check_rows(path, df, [(bad.any(axis=1), "model correctness must be 0, 1 or empty")])
-    scores.columns = [canonical_model(m) for m in models]
-    wide = pd.concat([pd.DataFrame({"key": df["sample_id"], "prompt": prompts}), scores], axis=1)
+    scores = pd.DataFrame(
+        {canonical_model(m): score_column(path, df[m], m, 0, 1, binary=True) for m in models}
+    )
+    meta = {"key": df["sample_id"], "prompt": prompts, "source": "routerbench"}
+    wide = pd.concat([pd.DataFrame({**meta, "task": df["eval_name"]}), scores], axis=1)
     groups = wide.groupby("key", sort=False)
-    if (groups["prompt"].nunique() > 1).any():
-        raise fail(path, None, "rows with the same sample_id have different prompts")
+    if (groups[["prompt", "task"]].nunique() > 1).to_numpy().any():
+        raise fail(path, None, "rows with the same sample_id have different prompts or tasks")
     if (groups[list(scores.columns)].nunique() > 1).to_numpy().any():
         raise fail(path, None, "rows with the same sample_id disagree on a model's correctness")
     merged = groups.first().reset_index()
@@ -215,11 +281,5 @@ def load_routerbench(
 ) -> Battles:
     """RouterBench correctness -> battles between every pair of `models` (default: all 11,
     55 pairs per prompt): correct beats wrong, both correct or both wrong is a tie."""
-    table = routerbench_table(data_dir, turns=turns, report=report)
-    available = [c for c in table.columns if c not in ("key", "prompt")]
-    chosen = available if models is None else [canonical_model(m) for m in models]
-    unknown = sorted(set(chosen) - set(available))
-    if unknown or len(chosen) < 2:
-        raise ValueError(f"routerbench models must be >= 2 of {available}; unknown: {unknown}")
-    long = table.melt(["key", "prompt"], chosen, var_name="model", value_name="score")
-    return pairwise_from_scores(long, "routerbench", report, "correctness")
+    table = routerbench_scores(data_dir, turns=turns, report=report)
+    return table.to_battles(models, report)

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from routellm_py.data.aliases import canonical_model
-from routellm_py.data.battles import COLUMNS, Battles
+from routellm_py.data.battles import COLUMNS, Battles, is_text, map_unique
 
 logger = logging.getLogger("routellm_py.data")
 
@@ -117,28 +117,33 @@ def pairwise_from_scores(
     (that model has no battles on that prompt) and counted in `report`. Each unordered pair
     appears once, oriented so model_a < model_b alphabetically; equal scores are a tie.
     """
-    long = long.assign(model=long["model"].map(canonical_model))
+    long = long.assign(model=map_unique(long["model"], canonical_model))
     dup = long.duplicated(["key", "model"])
     if dup.any():
         key, model = long.loc[dup, ["key", "model"]].iloc[0]
         raise AdapterError(f"{source}: prompt {key!r} has two score columns for model {model!r}")
     empty = long["score"].isna()
     note(report, source, f"empty {what} left out (model skipped on that prompt)", empty.sum())
-    scored = long.loc[~empty, ["key", "prompt", "model", "score"]]
+    scored = long.loc[~empty]
     lonely = int(((~empty).groupby(long["key"]).sum() < 2).sum())
     note(report, source, "prompts with fewer than 2 scored models (no battles)", lonely)
-    pairs = scored.merge(scored, on=["key", "prompt"], suffixes=("_a", "_b"))
-    pairs = pairs[pairs["model_a"] < pairs["model_b"]]
-    sa, sb = pairs["score_a"].to_numpy(), pairs["score_b"].to_numpy()
-    frame = pd.DataFrame(
-        {
-            "prompt": pairs["prompt"].to_numpy(),
-            "model_a": pairs["model_a"].to_numpy(),
-            "model_b": pairs["model_b"].to_numpy(),
-            "outcome": np.where(sa > sb, "a_wins", np.where(sa < sb, "b_wins", "tie")),
-            "p_a_wins": np.nan,
-        }
-    )
+    prompts = scored.drop_duplicates("key").set_index("key")["prompt"]
+    wide = scored.pivot(index="key", columns="model", values="score").reindex(prompts.index)
+    models = np.array(sorted(wide.columns), dtype=object)
+    s = wide[models].to_numpy(dtype=np.float64)
+    ia, ib = np.triu_indices(len(models), k=1)  # every unordered pair, model_a < model_b
+    sa, sb = s[:, ia], s[:, ib]
+    row, pair = np.nonzero(~np.isnan(sa) & ~np.isnan(sb))  # prompt-major order
+    sa, sb = sa[row, pair], sb[row, pair]
+    columns = {
+        "prompt": prompts.to_numpy(dtype=object)[row],
+        "model_a": models[ia[pair]],
+        "model_b": models[ib[pair]],
+        "outcome": np.where(sa > sb, "a_wins", np.where(sa < sb, "b_wins", "tie")),
+    }
+    # object columns: millions of rows share a few thousand prompt strings, not copied
+    frame = pd.DataFrame({k: pd.Series(v, dtype=object) for k, v in columns.items()})
+    frame["p_a_wins"] = np.nan
     return finish(frame, source, report)
 
 
@@ -147,12 +152,15 @@ def finish(
 ) -> Battles:
     """Battles from adapter rows: model names checked and made canonical; rows without prompt
     text and self-battles (after aliasing) are left out and reported."""
-    names = [(~frame[c].map(is_text), f"{c} must be a non-empty string") for c in MODEL_COLUMNS]
+    names = [
+        (~map_unique(frame[c], is_text, bool), f"{c} must be a non-empty string")
+        for c in MODEL_COLUMNS
+    ]
     check_rows(where or source, frame, names)
     f = frame.copy()
     for c in MODEL_COLUMNS:
-        f[c] = f[c].map(canonical_model)
-    empty = ~f["prompt"].map(is_text)
+        f[c] = map_unique(f[c], canonical_model)
+    empty = ~map_unique(f["prompt"], is_text, bool)
     note(report, source, "rows without prompt text left out", empty.sum())
     same = (f["model_a"] == f["model_b"]) & ~empty
     note(report, source, "rows with the same model on both sides left out", same.sum())
@@ -164,8 +172,3 @@ def finish(
     if "weight" not in f.columns:
         f = f.assign(weight=1.0)
     return Battles(f[COLUMNS])
-
-
-def is_text(v: Any) -> bool:
-    """A non-blank string."""
-    return isinstance(v, str) and bool(v.strip())

@@ -189,10 +189,13 @@ def random_band(s, w, seed: int = 0) -> tuple[float, float]:
 
 
 # ---- runs ------------------------------------------------------------------------------
+ENCODER = "minilm"  # set by --encoder
+
+
 def embeddings(prompts: list[str], spec: str, train_mask: np.ndarray) -> np.ndarray:
     """Embeddings under a text policy whose prefixes are learned on the training prompts."""
     policy = parse_policy(spec).fit([p for p, t in zip(prompts, train_mask, strict=True) if t])
-    return policy.embed(get_encoder("minilm"), prompts)
+    return policy.embed(get_encoder(ENCODER), prompts)
 
 
 def run(
@@ -227,7 +230,7 @@ def run(
         length = table.loc[held, "prompt"].str.len().to_numpy()[ok].astype(float)
         row = {
             "kind": kind, "held_out": name, "domain": dom, "n": int(ok.sum()),
-            "policy": policy, "scheme": scheme, "learner": learner,
+            "policy": policy, "scheme": scheme, "learner": learner, "encoder": ENCODER,
             "apgr": apgr(rates, s, w), "length_apgr": apgr(length, s, w),
             "strong_mean": float(s.mean()), "weak_mean": float(w.mean()),
         }  # fmt: skip
@@ -257,6 +260,7 @@ def source_weights(table: pd.DataFrame, mix: str) -> dict[str, float]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    global ENCODER
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -266,8 +270,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--mix", default="prompts", help="prompts | balanced (source weights)")
     ap.add_argument("--boot", action="store_true", help="bootstrap intervals and random bands")
     ap.add_argument("--full", action="store_true", help="every prompt, not `tables.sample`")
+    ap.add_argument("--encoder", default="minilm", help="encoder spec (get_encoder)")
     ap.add_argument("--tag", required=True, help="results/<tag>.json")
     args = ap.parse_args(argv)
+    ENCODER = args.encoder
     scores = load_tables()
     table = prompt_table(scores if args.full else sample(scores))
     weights = source_weights(table, args.mix)
@@ -278,6 +284,7 @@ def main(argv: list[str] | None = None) -> int:
                 rows = run(table, policy, scheme, learner, weights, args.boot)
                 runs.append(
                     {"policy": policy, "scheme": scheme, "learner": learner, "mix": args.mix,
+                     "encoder": args.encoder,
                      "summary": selection_score(rows), "folds": rows}
                 )  # fmt: skip
                 print(

@@ -1,7 +1,7 @@
 """The real `mf` and `sw_ranking` routers through the leave-one-source-out folds of
-`protocol.py`: each fold trains the router with the library (`Router.fit` on the battles of
-the other sources, labels and text policy as in the router's parameters) and scores the
-held-out source's prompts with `win_rate`.
+`protocol.py`: each fold trains the router with the library (`Router.fit` on the
+`load_sources` battles of the other sources, labels and text policy as in the router's
+parameters) and scores the held-out source's prompts with `win_rate`.
 
     .venv/bin/python benchmarks/generalisation/routers.py --router mf \
         --params '{"labels": "gap", "all_weight": 0.05, "text_policy": "tail:1000"}' --tag mf
@@ -15,7 +15,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -30,27 +29,21 @@ from protocol import (  # noqa: E402
 )
 from tables import load_tables, sample  # noqa: E402
 
-from routellm_py.data.adapters.common import pairwise_from_scores  # noqa: E402
 from routellm_py.data.battles import Battles  # noqa: E402
+from routellm_py.data.sources import load_sources  # noqa: E402
 from routellm_py.routers.base import get_router_class  # noqa: E402
 
+TRAIN_SPEC = (
+    "arena-bench-v1,alpaca-eval,vicuna-bench,vicuna-pairwise,routerbench,mmlu-gold,"
+    "mmlu-pro,faithful-cot,llmrouter,llmrouter-test"
+)
+HELD_WITH = {"llmrouter-test": "llmrouter", "vicuna-pairwise": "vicuna-bench"}
 
-def training_battles(scores: pd.DataFrame) -> Battles:
-    """Every source's battles from its score table: each pair of models scored on a prompt is
-    one battle, soft label P(a wins) = 1/2 + 1/2 (s_a - s_b) (for 0/1 correctness: win, tie or
-    loss; for AlpacaEval's scores against the gpt-4-1106-preview baseline, monotone in the
-    judge's preference)."""
-    parts = []
-    for source, g in scores.groupby("source"):
-        b = pairwise_from_scores(g.assign(key=g["prompt"]), source, None, "scores")
-        sa = g.set_index(["prompt", "model"])["score"]
-        f = b.frame
-        diff = (
-            sa.reindex(list(zip(f["prompt"], f["model_a"], strict=True))).to_numpy()
-            - sa.reindex(list(zip(f["prompt"], f["model_b"], strict=True))).to_numpy()
-        )
-        parts.append(Battles(f.assign(p_a_wins=0.5 + 0.5 * diff)))
-    return Battles.concat(parts)
+
+def training_battles(prompts: set[str], spec: str = TRAIN_SPEC) -> Battles:
+    """The library's battles of every training source (`load_sources`), on `prompts` only."""
+    b = load_sources(spec)
+    return Battles(b.frame[b.frame["prompt"].isin(prompts)])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -65,7 +58,8 @@ def main(argv: list[str] | None = None) -> int:
     scores = load_tables()
     scores = scores if args.full else sample(scores)
     table = prompt_table(scores)
-    battles = training_battles(scores)
+    battles = training_battles(set(table["prompt"]))
+    loso_source = battles.frame["source"].map(lambda x: HELD_WITH.get(x, x))
     cls = get_router_class(args.router)
     rows = []
     for kind, name, dom, held in folds(table):
@@ -74,9 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         s, w = table.loc[held, "strong_q"].to_numpy(), table.loc[held, "weak_q"].to_numpy()
         ok = np.isfinite(s) & np.isfinite(w)
         held_prompts = table.loc[held, "prompt"][ok]
-        train = battles.frame[
-            (battles.frame["source"] != name) & ~battles.frame["prompt"].isin(held_prompts)
-        ]
+        train = battles.frame[(loso_source != name) & ~battles.frame["prompt"].isin(held_prompts)]
         router = cls(**params).fit(Battles(train), progress=False)
         rates = router.win_rate(held_prompts.tolist())
         s, w = s[ok], w[ok]

@@ -66,6 +66,7 @@ class MFRouter(EmbeddingRouter):
         pair_only: bool = False,
         labels: str = "all",
         all_weight: float = 0.0,
+        all_max: int = 200_000,
         dim: int = 128,
         lr: float = 3e-3,
         weight_decay: float = 1e-5,
@@ -88,7 +89,9 @@ class MFRouter(EmbeddingRouter):
             raise ValueError(f"pair_only=True means labels='pair'; got labels={labels!r}")
         if all_weight < 0:
             raise ValueError(f"all_weight must be >= 0, got {all_weight}")
-        self.labels, self.all_weight = labels, all_weight
+        if all_max < 1:
+            raise ValueError(f"all_max must be >= 1, got {all_max}")
+        self.labels, self.all_weight, self.all_max = labels, all_weight, all_max
         self.pair_only, self.dim, self.lr, self.weight_decay = pair_only, dim, lr, weight_decay
         self.batch_size, self.max_epochs, self.patience = batch_size, max_epochs, patience
         self.val_fraction, self.noise, self.seed = val_fraction, noise, seed
@@ -142,13 +145,17 @@ class MFRouter(EmbeddingRouter):
         return self
 
     def training_battles(self, battles: Battles, data_dir: str | Path | None = None) -> Battles:
-        """The battles of the label scheme, plus every battle at `all_weight` if > 0."""
+        """The battles of the label scheme, plus (up to `all_max` of) every battle at
+        `all_weight` if > 0."""
         scheme = "pair" if self.pair_only else self.labels
         scores = load_scores(battles, data_dir) if scheme in SCORE_SCHEMES else None
         out = relabel(battles, scheme, self.strong_model, self.weak_model, scores)
         if self.all_weight > 0 and scheme != "all":
-            extra = battles.frame.assign(weight=battles.frame["weight"] * self.all_weight)
-            out = Battles.concat([out, Battles(extra)])
+            f = battles.frame
+            if len(f) > self.all_max:
+                rng = np.random.default_rng(self.seed)
+                f = f.iloc[np.sort(rng.choice(len(f), self.all_max, replace=False))]
+            out = Battles.concat([out, Battles(f.assign(weight=f["weight"] * self.all_weight))])
         return out
 
     def _hyper(self) -> dict[str, Any]:

@@ -49,7 +49,7 @@ RESULTS = HERE / "results"
 LOTO_SOURCES = ("llmrouter", "mmlu-pro", "faithful-cot", "routerbench")
 CHAT = ("arena-bench-v1", "alpaca-eval", "vicuna-bench")
 MATH_TASKS = ("llmrouter:gsm8k", "llmrouter:math")
-N_BOOT, N_RANDOM = 500, 500
+N_BOOT, N_RANDOM = 1000, 1000
 PAIRWISE_ONLY = ("alpaca-eval",)  # no absolute per-model scores
 MIN_GAP = 0.05  # folds whose strong/weak mean quality differ less: PGR is noise, not scored
 
@@ -170,22 +170,14 @@ def apgr(rates: np.ndarray, s: np.ndarray, w: np.ndarray) -> float:
     return M.apgr(M.routed_curve(rates, s, w))
 
 
-def interval(rates, s, w, seed: int = 0) -> tuple[float, float]:
-    """Bootstrap 95% interval of APGR over held-out prompts (resamples with strong == weak
-    means are skipped)."""
-    rng = np.random.default_rng(seed)
-    vals = []
-    for _ in range(N_BOOT):
-        i = rng.integers(0, len(s), len(s))
-        if s[i].mean() != w[i].mean():
-            vals.append(apgr(rates[i], s[i], w[i]))
-    return float(np.percentile(vals, 2.5)), float(np.percentile(vals, 97.5))
+def interval(rates, s, w) -> tuple[float, float]:
+    """Bootstrap 95% interval of APGR over held-out prompts (`metrics.bootstrap_apgrs`)."""
+    return M.percentile_interval(M.bootstrap_apgrs(rates, s, w, N_BOOT))
 
 
-def random_band(s, w, seed: int = 0) -> tuple[float, float]:
-    rng = np.random.default_rng(seed)
-    vals = [apgr(rng.random(len(s)), s, w) for _ in range(N_RANDOM)]
-    return float(np.percentile(vals, 2.5)), float(np.percentile(vals, 97.5))
+def random_band(s, w) -> tuple[float, float]:
+    """2.5-97.5 percentile of the APGR of seeded random routers (`metrics.random_apgrs`)."""
+    return M.percentile_interval(M.random_apgrs(s, w, N_RANDOM))
 
 
 # ---- runs ------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ RENAMED = {"difficulty-c": "task-difficulty", "gap-c": "task-gap"}  # first scan
 
 def scan_table(paths: list[Path]) -> list[str]:
     lines = [
-        "| run | text policy | labels | learner | mix | chat | knowledge | math | score |",
+        "| run | encoder | text policy | labels | learner | chat | knowledge | math | score |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for path in paths:
@@ -35,8 +35,9 @@ def scan_table(paths: list[Path]) -> list[str]:
             labels = r.get("scheme", params.get("labels", "-"))
             labels = RENAMED.get(labels, labels)
             cells = " | ".join(f"{s.get(d, float('nan')):.3f}" for d in DOMAINS)
+            encoder = r.get("encoder", params.get("encoder", "minilm"))
             lines.append(
-                f"| {path.stem} | `{policy}` | {labels} | {name} | {r.get('mix', 'prompts')} | "
+                f"| {path.stem} | {encoder} | `{policy}` | {labels} | {name} | "
                 f"{cells} | **{s['score']:.3f}** |"
             )
     return lines

@@ -79,11 +79,11 @@ def main(argv: list[str] | None = None) -> int:
             row["ci"], row["random_band"] = interval(rates, s, w), random_band(s, w)
         rows.append(row)
         print(f"{args.router} {params} {name}: {row['apgr']:.3f}", file=sys.stderr)
-    summary = selection_score(rows)
-    out = {"router": args.router, "params": params, "summary": summary, "folds": rows}
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / f"{args.tag}.json").write_text(json.dumps(out, indent=1) + "\n")
-    print(json.dumps({"router": args.router, "params": params, "summary": summary}))
+        out = {"router": args.router, "params": params, "summary": selection_score(rows),
+               "folds": rows}  # fmt: skip
+        RESULTS.mkdir(exist_ok=True)  # written after every fold: a long run can be cut short
+        (RESULTS / f"{args.tag}.json").write_text(json.dumps(out, indent=1) + "\n")
+    print(json.dumps({k: out[k] for k in ("router", "params", "summary")}))
     return 0
 
 

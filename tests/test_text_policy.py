@@ -174,3 +174,15 @@ def test_decontamination_uses_the_policy():
     assert n_head == 2 and not keep_head.any()  # the head policy sees only the prefix
     keep, n = decontaminate(evals, train, enc, policy=parse_policy("tail:800"))
     assert n == 1 and keep.tolist() == [True, False]  # only the true duplicate is dropped
+
+
+def test_zero_embedding_rows_match_nothing():
+    """A static encoder gives a zero vector for a text with no known token: accepted by
+    decontamination and never a duplicate; other non-unit rows still raise."""
+    from routellm_py.data.decontaminate import max_cosine
+
+    train = np.array([[1.0, 0.0], [0.0, 0.0]], dtype=np.float32)
+    evals = np.array([[0.0, 0.0], [1.0, 0.0]], dtype=np.float32)
+    np.testing.assert_allclose(max_cosine(evals, train), [0.0, 1.0])
+    with pytest.raises(ValueError, match="L2-normalised"):
+        max_cosine(evals, np.array([[0.5, 0.0]], dtype=np.float32))

@@ -191,7 +191,7 @@ def test_to_battles_by_hand():
         }
     )
     t = ScoreTable("toy", frame)
-    assert t.models == ["m1", "m2", DEFAULT_STRONG] and set(t.frame.source) == {"toy"}
+    assert t.models == ["m1", "m2", DEFAULT_STRONG] and set(t.frame.source) == {"x"}
     report = {}
     f = t.to_battles(report=report).frame.sort_values(["prompt", "model_a", "model_b"])
     got = list(zip(f.prompt, f.model_a, f.model_b, f.outcome, strict=True))
@@ -270,3 +270,21 @@ def test_csv_slices_read_without_pandas_agree(data_dir):
     assert t.scores("qwen2.5-7b-instruct").tolist() == [
         float(r["qwen2.5-7b-instruct"]) for r in rows
     ]
+
+
+def test_concat_mixes_sources_for_leave_one_task_out(data_dir):
+    parts = [score_table("llmrouter-test", data_dir), score_table("vicuna-bench", data_dir)]
+    mixed = ScoreTable.concat(parts)
+    assert len(mixed) == 350 + 78 and len(mixed.models) == 9 + 4
+    assert (mixed.low, mixed.high, mixed.what) == (0.0, 5.0, "scores")
+    assert mixed.frame.key.iloc[0] == "llmrouter-test/test/1"
+    assert mixed.frame.source.value_counts().to_dict() == {
+        "llmrouter-test": 350,
+        "vicuna-bench": 78,
+    }
+    # a vicuna-bench prompt has no llmrouter scores: no cross-source battles
+    assert np.isnan(mixed.scores("codegemma-7b")[-78:]).all()
+    b = mixed.to_battles()
+    assert len(b) == 350 * 36 + 78 * 6 and set(b.frame.source) == {"mixed"}
+    held_out = mixed.subset(mixed.frame.task != "human_eval")
+    assert len(held_out) == 428 - 50

@@ -4,7 +4,7 @@ graded source has before it becomes battles.
 Columns of `frame` (validated once, at construction):
     key      str, unique per row (the source's own id, e.g. MMLU-Pro `question_id`)
     prompt   str, non-empty: the routing text
-    source   str, the table's name (e.g. "mmlu-pro"), so tables can be concatenated
+    source   str, the source of the row (e.g. "mmlu-pro"; `ScoreTable.concat` mixes them)
     task     str, the source's task or subject: the unit of leave-one-task-out validation
     <model>  one float column per canonical model name; NaN = that model was not scored there
 
@@ -73,6 +73,17 @@ class ScoreTable:
         frame = self.frame[np.asarray(mask, dtype=bool)].reset_index(drop=True)
         return ScoreTable(self.name, frame, self.low, self.high, self.what)
 
+    @classmethod
+    def concat(cls, tables: Sequence[ScoreTable], name: str = "mixed") -> ScoreTable:
+        """The rows of several tables as one: keys become `source/key`, model columns are
+        the union (NaN where a source did not score a model), the scale spans them all."""
+        if not tables:
+            raise ValueError("no score tables to concatenate")
+        frames = [t.frame.assign(key=t.frame["source"] + "/" + t.frame["key"]) for t in tables]
+        low, high = min(t.low for t in tables), max(t.high for t in tables)
+        what = tables[0].what if len({t.what for t in tables}) == 1 else "scores"
+        return cls(name, pd.concat(frames, ignore_index=True), low, high, what)
+
     def to_battles(
         self, models: Sequence[str] | None = None, report: Report | None = None
     ) -> Battles:
@@ -132,7 +143,7 @@ def _validate(t: ScoreTable) -> pd.DataFrame:
     missing = [c for c in META if c not in f.columns]
     if missing:
         raise AdapterError(f"{t.name}: score table lacks columns {missing}; needs {list(META)}")
-    f = f.reset_index(drop=True).assign(source=t.name)
+    f = f.reset_index(drop=True)
     checks = [(~f[c].map(is_text), f"{c!r} must be a non-empty string") for c in META]
     check_rows(t.name, f[list(META)], [*checks, (f["key"].duplicated(), "duplicate key")])
     models = [c for c in f.columns if c not in META]

@@ -47,8 +47,8 @@ def load_tables(data_dir: str | None = None) -> pd.DataFrame:
     return out.groupby(["source", "task", "prompt", "model"], as_index=False)["score"].mean()
 
 
-# Prompts per task kept by `sample` (compute: MiniLM embeds ~5 long prompts/s per core
-# here); mmlu-gold has 57 subject tasks.
+# Prompts per task kept by `sample` (compute: MiniLM is slow on this machine's shared CPU);
+# mmlu-gold has 57 subject tasks.
 PER_TASK = {
     "routerbench": 200, "mmlu-pro": 75, "faithful-cot": 150, "llmrouter": 100,
     "mmlu-gold": 11, "arena-bench-v1": 300, "alpaca-eval": 805, "vicuna-bench": 78,

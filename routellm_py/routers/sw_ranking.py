@@ -153,6 +153,7 @@ class SWRankingRouter(EmbeddingRouter):
             "same_player_battles_ignored": int(same.sum()),
             "n_prompts_stored": len(used),
             "n_players": k,
+            "labels": self.labels,
         }
         print_report(self.name, self.training_report)
         prompts = [table.prompts[u] for u in used]

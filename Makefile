@@ -5,8 +5,8 @@ BIN     := $(VENV)/bin
 # torch==2.13.0: the CPU wheel on this project's machines; override for CUDA builds.
 TORCH   ?= torch==2.13.0
 DATA    ?= $(or $(ROUTELLM_PY_DATA),../shared/data)
-# The shipped checkpoints (routers/*-with-mmlu-gold are byte-identical to the defaults).
-ROUTERS ?= random,sw_ranking,sw_ranking-judge-gold,mf,mf-judge-gold
+# The shipped checkpoints and the two untrained baselines (see routers/README.md).
+ROUTERS ?= random,length,sw_ranking,mf
 
 export ROUTELLM_PY_DATA := $(DATA)
 export LITELLM_LOCAL_MODEL_COST_MAP := True

@@ -8,7 +8,8 @@ Evaluation set per benchmark, in this order (counts of each drop are reported):
 2. `routellm_list`: RouteLLM's contamination lists (`load_contaminated`).
 3. `train_cosine`: prompts with cosine >= 0.95 to the training prompts of ANY trained router
    in the run (re-loaded from `router.provenance["data"]`); the union keeps all rows on
-   the same prompts.
+   the same prompts. An embedding router is checked on what it routes on: its own encoder
+   and text policy (`encoder_spec`, if given, replaces the encoder for every router).
 4. `limit`: with `limit=N`, a seeded sample of N of the remaining prompts (quick runs).
 Steps 2-3 are skipped with `decontaminate=False`.
 
@@ -124,8 +125,13 @@ def _cosine_drops(
         from routellm_py.data.decontaminate import decontaminate
         from routellm_py.embeddings import get_encoder
 
-        encoder = encoder or get_encoder(encoder_spec)
-        keep, n = decontaminate(prompts, train, encoder, threshold=COSINE_THRESHOLD)
+        # embedding routers: their own encoder (unless encoder_spec is given) and text policy
+        own = getattr(router, "get_encoder", None) if encoder_spec is None else None
+        if not own:
+            encoder = encoder or get_encoder(encoder_spec)
+        policy = getattr(router, "policy", None)
+        enc = own() if own else encoder
+        keep, n = decontaminate(prompts, train, enc, COSINE_THRESHOLD, policy=policy)
         per_router[label] = int(n)
         drop |= ~np.asarray(keep, dtype=bool)
     return drop, per_router

@@ -1,13 +1,20 @@
 """Drop evaluation prompts that are near-duplicates of training prompts (RouteLLM §5.1:
 an eval prompt is contaminated when its embedding's cosine similarity to some training
-prompt is >= 0.95)."""
+prompt is >= 0.95).
+
+The embeddings are those of the router's text policy (`routellm_py.embeddings.text_policy`)
+when one is given, so a router is decontaminated on the text it actually routes on: with
+the encoder's head only, prompts sharing a long few-shot prefix all look like duplicates."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from routellm_py.embeddings.text_policy import TextPolicy
 
 
 class TextEncoder(Protocol):
@@ -44,7 +51,8 @@ def _unit_rows(emb: np.ndarray, what: str) -> np.ndarray:
     if emb.ndim != 2:
         raise ValueError(f"{what} embeddings must be a 2-D array, got shape {emb.shape}")
     norms = np.linalg.norm(emb, axis=1)
-    if len(emb) and not np.allclose(norms, 1.0, atol=1e-3):
+    # a zero row (a text with no known token under a static encoder) matches nothing
+    if len(emb) and not np.all(np.isclose(norms, 1.0, atol=1e-3) | (norms == 0)):
         raise ValueError(
             f"{what} embeddings must be L2-normalised rows (norms {norms.min():.3g}"
             f"..{norms.max():.3g}); the encoder should normalise"
@@ -59,16 +67,24 @@ def decontaminate(
     threshold: float = 0.95,
     chunk_size: int = 2048,
     progress: bool = False,
+    policy: TextPolicy | None = None,
 ) -> tuple[np.ndarray, int]:
     """(keep_mask, n_dropped): keep_mask[i] is False when eval prompt i has cosine >=
-    `threshold` to any training prompt under `encoder`."""
+    `threshold` to any training prompt under `encoder` (applied through `policy` if given)."""
     if not -1.0 <= threshold <= 1.0:
         raise ValueError(f"threshold is a cosine similarity in [-1, 1], got {threshold}")
     if len(eval_prompts) == 0:
         return np.ones(0, dtype=bool), 0
     if len(train_prompts) == 0:
         return np.ones(len(eval_prompts), dtype=bool), 0
-    eval_emb, train_emb = encoder.encode(list(eval_prompts)), encoder.encode(list(train_prompts))
+    if policy is None:
+        eval_emb, train_emb = (
+            encoder.encode(list(eval_prompts)),
+            encoder.encode(list(train_prompts)),
+        )
+    else:
+        eval_emb = policy.embed(encoder, list(eval_prompts))
+        train_emb = policy.embed(encoder, list(train_prompts))
     sims = max_cosine(eval_emb, train_emb, chunk_size, progress)
     keep = sims < threshold
     return keep, int((~keep).sum())

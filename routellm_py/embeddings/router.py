@@ -23,6 +23,7 @@ import pandas as pd
 from routellm_py.data.aliases import DEFAULT_STRONG, DEFAULT_WEAK
 from routellm_py.data.battles import Battles
 from routellm_py.embeddings.encoders import DEFAULT_SPEC, Encoder, get_encoder
+from routellm_py.embeddings.text_policy import DEFAULT_POLICY, TextPolicy, parse_policy
 from routellm_py.routers.base import CheckpointError, Router
 
 TIES = ("half", "drop")
@@ -123,7 +124,10 @@ def print_report(name: str, report: dict[str, Any]) -> None:
 
 class EmbeddingRouter(Router):
     """A router that scores prompts from their embedding under `encoder` (a `get_encoder`
-    spec). The checkpoint records the encoder config; loading checks it still matches."""
+    spec) of the text chosen by `text_policy` (a `text_policy.parse_policy` spec). The
+    checkpoint records the encoder config and the policy (with its learned prefixes);
+    loading checks the encoder still matches, and a checkpoint without a policy loads with
+    the `head` policy it was trained with."""
 
     state_name: str = "embedding"
 
@@ -133,12 +137,15 @@ class EmbeddingRouter(Router):
         weak_model: str = DEFAULT_WEAK,
         encoder: str = DEFAULT_SPEC,
         ties: str = "half",
+        text_policy: str = DEFAULT_POLICY,
     ) -> None:
         super().__init__(strong_model, weak_model)
         if ties not in TIES:
             raise ValueError(f"ties must be one of {TIES}, got {ties!r}")
         self.encoder = encoder
         self.ties = ties
+        self.text_policy = text_policy
+        self.policy: TextPolicy = parse_policy(text_policy)
         self._encoder: Encoder | None = None
         self.encoder_config: dict[str, Any] | None = None
         self.training_report: dict[str, Any] = {}
@@ -149,9 +156,14 @@ class EmbeddingRouter(Router):
             self._encoder = get_encoder(self.encoder)
         return self._encoder
 
+    def fit_policy(self, prompts: list[str]) -> None:
+        """Learn the text policy's state (shared prefixes, if it strips them) at fit time."""
+        self.policy = self.policy.fit(prompts)
+
     def embed(self, prompts: list[str], progress: bool = False) -> np.ndarray:
-        """Prompt embeddings (n, dim), float32, unit rows; cached on disk by the encoder."""
-        emb = self.get_encoder().encode(prompts, progress=progress)
+        """Prompt embeddings (n, dim), float32, unit rows, of the text the policy selects;
+        cached on disk by the encoder."""
+        emb = self.policy.embed(self.get_encoder(), prompts, progress=progress)
         if self.encoder_config is not None and emb.shape[1] != self.encoder_config["dim"]:
             raise CheckpointError(
                 f"encoder {self.encoder!r} gives dim {emb.shape[1]}, the checkpoint was "
@@ -173,6 +185,8 @@ class EmbeddingRouter(Router):
             + f"\n## Training command\n```\n{training_command(self)}\n```\n"
             + f"\n## Encoder\n`{enc.get('spec')}` (id `{enc.get('id')}`, dim {enc.get('dim')}); "
             + f"long prompts are truncated: {enc.get('truncation')}\n"
+            + f"\n## Text policy\n`{self.policy.spec}` ({len(self.policy.prefixes)} learned "
+            + "shared prefixes; see `routellm_py/embeddings/text_policy.py`)\n"
             + f"\n## Training data used\n{rep.get('n_battles')} battles on {rep.get('n_prompts')} "
             + f"prompts, {rep.get('n_models')} models; ties: `{self.ties}` "
             + "(see `routellm_py/embeddings/router.py`).\n\n"
@@ -192,7 +206,12 @@ class EmbeddingRouter(Router):
         tmp = directory / f"{self.state_name}.safetensors.tmp"
         save_file({k: np.ascontiguousarray(v) for k, v in tensors.items()}, str(tmp))
         tmp.replace(directory / f"{self.state_name}.safetensors")
-        meta = {"encoder": self.encoder_config, "training": self.training_report, **meta}
+        meta = {
+            "encoder": self.encoder_config,
+            "text_policy": self.policy.to_dict(),
+            "training": self.training_report,
+            **meta,
+        }
         tmp_json = directory / f"{self.state_name}.json.tmp"
         tmp_json.write_text(json.dumps(meta, indent=1) + "\n")
         tmp_json.replace(directory / f"{self.state_name}.json")
@@ -211,6 +230,12 @@ class EmbeddingRouter(Router):
                 f"{self.encoder!r} now gives {current!r}; the embeddings would not match"
             )
         self.encoder_config = saved
+        self.policy = TextPolicy.from_dict(meta.get("text_policy"))
+        if self.policy.spec != self.text_policy:
+            raise CheckpointError(
+                f"{directory}: weights were trained with text policy {self.policy.spec!r}, "
+                f"but the config asks for {self.text_policy!r}"
+            )
         self.training_report = meta.get("training", {})
         return tensors, meta
 

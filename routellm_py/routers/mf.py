@@ -35,15 +35,23 @@ from routellm_py.embeddings.router import (
     training_table,
     validation_mask,
 )
+from routellm_py.embeddings.text_policy import DEFAULT_POLICY
 from routellm_py.routers.base import register, validate_prompts
+from routellm_py.training.pair_labels import SCHEMES, SCORE_SCHEMES, load_scores, relabel
 
 
 @register("mf")
 class MFRouter(EmbeddingRouter):
     """Bilinear model table over prompt embeddings; N-way by nature (`model_scores`).
 
-    pair_only=True trains on strong-vs-weak battles only; the default uses the whole table
-    (every battle between any two models), as RouteLLM does.
+    `labels` picks the label scheme (`routellm_py.training.pair_labels`): "all" trains on
+    every battle between any two models, as RouteLLM does; "pair" on strong-vs-weak battles
+    only (`pair_only=True`, kept for old checkpoints, means the same); "gap" on the strong-
+    class vs weak-class gap per prompt; "difficulty" / "task-difficulty" on 1 - the mean
+    score of all models (centred within the task), read from the sources' score tables
+    under `data_dir`. With `all_weight` > 0 every battle of the table is
+    added, its weight scaled by `all_weight`, so that every model in the data gets a vector
+    (`model_scores` for each, `win_rate` for any two) while the scheme's labels dominate.
     """
 
     state_name = "mf"
@@ -54,7 +62,11 @@ class MFRouter(EmbeddingRouter):
         weak_model: str = DEFAULT_WEAK,
         encoder: str = DEFAULT_SPEC,
         ties: str = "half",
+        text_policy: str = DEFAULT_POLICY,
         pair_only: bool = False,
+        labels: str = "all",
+        all_weight: float = 0.0,
+        all_max: int = 200_000,
         dim: int = 128,
         lr: float = 3e-3,
         weight_decay: float = 1e-5,
@@ -65,12 +77,21 @@ class MFRouter(EmbeddingRouter):
         noise: float = 0.0,
         seed: int = 0,
     ) -> None:
-        super().__init__(strong_model, weak_model, encoder, ties)
+        super().__init__(strong_model, weak_model, encoder, ties, text_policy)
         for name, value in [("dim", dim), ("batch_size", batch_size), ("max_epochs", max_epochs)]:
             if value < 1:
                 raise ValueError(f"{name} must be >= 1, got {value}")
         if not 0.0 <= val_fraction < 1.0:
             raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction}")
+        if labels not in SCHEMES:
+            raise ValueError(f"labels must be one of {SCHEMES}, got {labels!r}")
+        if pair_only and labels not in ("all", "pair"):
+            raise ValueError(f"pair_only=True means labels='pair'; got labels={labels!r}")
+        if all_weight < 0:
+            raise ValueError(f"all_weight must be >= 0, got {all_weight}")
+        if all_max < 1:
+            raise ValueError(f"all_max must be >= 1, got {all_max}")
+        self.labels, self.all_weight, self.all_max = labels, all_weight, all_max
         self.pair_only, self.dim, self.lr, self.weight_decay = pair_only, dim, lr, weight_decay
         self.batch_size, self.max_epochs, self.patience = batch_size, max_epochs, patience
         self.val_fraction, self.noise, self.seed = val_fraction, noise, seed
@@ -78,12 +99,14 @@ class MFRouter(EmbeddingRouter):
         self._z: np.ndarray | None = None  # (n_models, text_dim): s(m, q) = e_q . z_m
 
     # ---- training --------------------------------------------------------------------
-    def fit(self, battles: Battles, progress: bool = True) -> MFRouter:
-        """Train the model table on battles (BCE, Adam, early stopping on held-out prompts)."""
+    def fit(
+        self, battles: Battles, progress: bool = True, data_dir: str | Path | None = None
+    ) -> MFRouter:
+        """Train the model table on battles (BCE, Adam, early stopping on held-out prompts);
+        `data_dir` locates the score tables of the difficulty label schemes."""
         import torch
 
-        pair = (self.strong_model, self.weak_model) if self.pair_only else None
-        table = training_table(battles, self.ties, pair)
+        table = training_table(self.training_battles(battles, data_dir), self.ties)
         self.models = sorted(set(table.model_a) | set(table.model_b))
         for role, m in (("strong", self.strong_model), ("weak", self.weak_model)):
             if m not in self.models:
@@ -91,6 +114,7 @@ class MFRouter(EmbeddingRouter):
                     f"{role} model {m!r} is in no training battle; models: {self.models[:30]}"
                 )
         index = {m: i for i, m in enumerate(self.models)}
+        self.fit_policy(table.prompts)
         emb = torch.tensor(self.embed(table.prompts, progress=progress))
         a = torch.tensor([index[m] for m in table.model_a])
         b = torch.tensor([index[m] for m in table.model_b])
@@ -108,11 +132,31 @@ class MFRouter(EmbeddingRouter):
             )
         finally:
             torch.set_num_threads(threads)
-        self.training_report = {**table.report, **report, "n_val_prompts": int(val_prompt.sum())}
+        self.training_report = {
+            **table.report,
+            **report,
+            "labels": "pair" if self.pair_only else self.labels,
+            "all_weight": self.all_weight,
+            "n_val_prompts": int(val_prompt.sum()),
+        }
         print_report(self.name, self.training_report)
         self._set_weights(*(t.detach().numpy() for t in net.tensors()))
         self.encoder_config = self.get_encoder().config()
         return self
+
+    def training_battles(self, battles: Battles, data_dir: str | Path | None = None) -> Battles:
+        """The battles of the label scheme, plus (up to `all_max` of) every battle at
+        `all_weight` if > 0."""
+        scheme = "pair" if self.pair_only else self.labels
+        scores = load_scores(battles, data_dir) if scheme in SCORE_SCHEMES else None
+        out = relabel(battles, scheme, self.strong_model, self.weak_model, scores)
+        if self.all_weight > 0 and scheme != "all":
+            f = battles.frame
+            if len(f) > self.all_max:
+                rng = np.random.default_rng(self.seed)
+                f = f.iloc[np.sort(rng.choice(len(f), self.all_max, replace=False))]
+            out = Battles.concat([out, Battles(f.assign(weight=f["weight"] * self.all_weight))])
+        return out
 
     def _hyper(self) -> dict[str, Any]:
         keys = ("lr", "weight_decay", "batch_size", "max_epochs", "patience", "noise", "seed")

@@ -31,9 +31,11 @@ from routellm_py.embeddings.router import (
     sigmoid,
     training_table,
 )
+from routellm_py.embeddings.text_policy import DEFAULT_POLICY
 from routellm_py.routers.base import register, validate_prompts
+from routellm_py.training.pair_labels import SCORE_SCHEMES, load_scores, relabel
 
-LABELS = ("tiers", "pair")
+LABELS = ("tiers", "pair", "gap", "difficulty", "task-difficulty")
 CHUNK = 256  # queries per vectorised block
 
 
@@ -85,8 +87,11 @@ class SWRankingRouter(EmbeddingRouter):
 
     labels="tiers": models are grouped into `n_tiers` tiers by their global BT rating
     (RouteLLM §5.1) and every battle between two tiers counts; "pair": only battles of the
-    strong model against the weak model. `prior` regularises each per-query fit (games vs
-    an average virtual player, in units of battles after the weights are scaled to mean 1).
+    strong model against the weak model; "gap", "difficulty", "task-difficulty": one
+    strong-vs-weak battle per prompt with that scheme's label (`routellm_py.training.
+    pair_labels`; the difficulty schemes read the sources' score tables under `data_dir`).
+    `prior` regularises each per-query fit (games vs an average virtual player, in units of
+    battles after the weights are scaled to mean 1).
     """
 
     state_name = "sw_ranking"
@@ -97,11 +102,12 @@ class SWRankingRouter(EmbeddingRouter):
         weak_model: str = DEFAULT_WEAK,
         encoder: str = DEFAULT_SPEC,
         ties: str = "half",
+        text_policy: str = DEFAULT_POLICY,
         labels: str = "tiers",
         n_tiers: int = 10,
         prior: float = 1.0,
     ) -> None:
-        super().__init__(strong_model, weak_model, encoder, ties)
+        super().__init__(strong_model, weak_model, encoder, ties, text_policy)
         if labels not in LABELS:
             raise ValueError(f"labels must be one of {LABELS}, got {labels!r}")
         if n_tiers < 2:
@@ -112,9 +118,14 @@ class SWRankingRouter(EmbeddingRouter):
         self.player_of: dict[str, int] = {}
 
     # ---- training --------------------------------------------------------------------
-    def fit(self, battles: Battles, progress: bool = True) -> SWRankingRouter:
+    def fit(
+        self, battles: Battles, progress: bool = True, data_dir: str | Path | None = None
+    ) -> SWRankingRouter:
         """Store the training prompts' embeddings and per-(prompt, player pair) statistics."""
-        pair = (self.strong_model, self.weak_model) if self.labels == "pair" else None
+        if self.labels not in ("tiers", "pair"):
+            scores = load_scores(battles, data_dir) if self.labels in SCORE_SCHEMES else None
+            battles = relabel(battles, self.labels, self.strong_model, self.weak_model, scores)
+        pair = (self.strong_model, self.weak_model) if self.labels != "tiers" else None
         table = training_table(battles, self.ties, pair)
         self.player_of = self._players(battles, table)
         pa = np.array([self.player_of[m] for m in table.model_a])
@@ -142,9 +153,11 @@ class SWRankingRouter(EmbeddingRouter):
             "same_player_battles_ignored": int(same.sum()),
             "n_prompts_stored": len(used),
             "n_players": k,
+            "labels": self.labels,
         }
         print_report(self.name, self.training_report)
         prompts = [table.prompts[u] for u in used]
+        self.fit_policy(prompts)
         # stored as float16 in the checkpoint; round now so fit and load score identically
         self._prompt_emb = self.embed(prompts, progress=progress).astype(np.float16)
         self._prompt_emb = self._prompt_emb.astype(np.float32)
@@ -152,8 +165,8 @@ class SWRankingRouter(EmbeddingRouter):
         return self
 
     def _players(self, battles: Battles, table: TrainingTable) -> dict[str, int]:
-        """Model -> player index: its tier (0 = best), or strong=0 / weak=1 for labels='pair'."""
-        if self.labels == "pair":
+        """Model -> player index: its tier (0 = best), or strong=0 / weak=1 (pair, gap)."""
+        if self.labels != "tiers":
             return {self.strong_model: 0, self.weak_model: 1}
         models = set(table.model_a) | set(table.model_b)
         for role, m in (("strong", self.strong_model), ("weak", self.weak_model)):

@@ -164,10 +164,15 @@ def test_strong_model_must_be_in_the_data():
         MFRouter(strong_model="gpt-5", **FAST).fit(topical_battles(), progress=False)
 
 
-@pytest.mark.parametrize("name", ["mf", "mf-judge-gold", "mf-with-mmlu-gold"])
-def test_shipped_checkpoints_load(name):
-    router = load_router(name)  # found under the repository's routers/
-    assert router.name == "mf" and {STRONG, WEAK} <= set(router.models)
-    assert router.encoder_config["id"] == "st:sentence-transformers/all-MiniLM-L6-v2|max_tokens=256"
-    assert router.provenance["data"] and router.training_report["n_battles"] > 1000
-    assert "## Benchmark results" in (router.checkpoint_dir / "README.md").read_text()
+def test_shipped_checkpoint_is_n_way():
+    router = load_router("mf")  # found under the repository's routers/
+    assert router.name == "mf" and router.labels == "task-difficulty"
+    assert router.policy.spec == "tail:1000" and router.encoder == "model2vec-minilm"
+    assert len(router.models) > 50 and {STRONG, WEAK, "gpt-4o", "gpt-4"} <= set(router.models)
+    scores = router.model_scores(["What is 17 * 23?"], router.models)
+    assert scores.shape == (1, len(router.models)) and np.isfinite(scores).all()
+    other = load_router("mf", strong_model="gpt-4o", weak_model="Meta-Llama-3.1-8B-Instruct")
+    assert 0.0 < other.win_rate(["What is 17 * 23?"])[0] < 1.0  # any two trained models
+    assert router.provenance["data"] and router.training_report["n_battles"] > 10_000
+    card = (router.checkpoint_dir / "README.md").read_text()
+    assert "## Benchmark results" in card and "CC BY-NC 4.0" in card

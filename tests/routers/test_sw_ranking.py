@@ -168,13 +168,17 @@ def test_real_arena_bench_tiers(data_dir):
     assert np.all((wr > 0.5) & (wr < 1.0))
 
 
-@pytest.mark.parametrize(
-    "name", ["sw_ranking", "sw_ranking-judge-gold", "sw_ranking-with-mmlu-gold"]
-)
-def test_shipped_checkpoints_load(name):
-    router = load_router(name)  # found under the repository's routers/
-    assert router.name == "sw_ranking"
-    assert router.player_of[STRONG] < router.player_of[WEAK]
-    assert router._prompt_emb.shape[1] == 384
-    assert sum(f.stat().st_size for f in router.checkpoint_dir.iterdir()) < 5 * 2**20
-    assert "## Benchmark results" in (router.checkpoint_dir / "README.md").read_text()
+def test_shipped_checkpoint():
+    router = load_router("sw_ranking")  # found under the repository's routers/
+    assert router.name == "sw_ranking" and router.labels == "task-difficulty"
+    assert router.player_of == {STRONG: 0, WEAK: 1}
+    assert router.policy.spec == "tail:1000" and router.encoder == "model2vec-minilm"
+    assert router._prompt_emb.shape[1] == router.encoder_config["dim"] == 256
+    assert router.training_report["n_prompts_stored"] > 15_000
+    assert sum(f.stat().st_size for f in router.checkpoint_dir.iterdir()) < 20 * 2**20
+    card = (router.checkpoint_dir / "README.md").read_text()
+    assert "## Benchmark results" in card and "CC BY-NC 4.0" in card
+    # a few-shot prompt and its twin with another final question differ (tail policy)
+    prefix = "Q: what is 2 + 2?\nA: 4\n\n" * 100
+    wr = router.win_rate([prefix + "Q: capital of France?", prefix + "Q: prove Fermat's theorem"])
+    assert wr[0] != wr[1]

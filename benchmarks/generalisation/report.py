@@ -1,0 +1,80 @@
+"""Markdown tables from the protocol's results/*.json: the candidate scan (selection score per
+domain) and the per-fold table of the shipped routers (APGR, bootstrap 95% interval, random
+band, length baseline).
+
+    .venv/bin/python benchmarks/generalisation/report.py \
+        > benchmarks/generalisation/results/validation.md
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from protocol import MIN_GAP, RESULTS, selection_score  # noqa: E402
+
+DOMAINS = ("chat", "knowledge", "math")
+RENAMED = {"difficulty-c": "task-difficulty", "gap-c": "task-gap"}  # first scans' names
+
+
+def scan_table(paths: list[Path]) -> list[str]:
+    lines = [
+        "| run | encoder | text policy | labels | learner | chat | knowledge | math | score |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for path in paths:
+        runs = json.loads(path.read_text())
+        for r in runs if isinstance(runs, list) else [runs]:
+            s = selection_score(r["folds"])
+            name = r.get("router", r.get("learner"))
+            params = r.get("params", {})
+            policy = r.get("policy", params.get("text_policy", "head"))
+            labels = r.get("scheme", params.get("labels", "-"))
+            labels = RENAMED.get(labels, labels)
+            cells = " | ".join(f"{s.get(d, float('nan')):.3f}" for d in DOMAINS)
+            encoder = r.get("encoder", params.get("encoder", "minilm"))
+            lines.append(
+                f"| {path.stem} | {encoder} | `{policy}` | {labels} | {name} | "
+                f"{cells} | **{s['score']:.3f}** |"
+            )
+    return lines
+
+
+def fold_table(path: Path) -> list[str]:
+    r = json.loads(path.read_text())
+    lines = [
+        f"### {path.stem}: `{r['router']}` {json.dumps(r['params'])}",
+        "",
+        "| held out | domain | prompts | strong / weak mean | APGR [95% CI] | random band | "
+        "length APGR | above random? |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for f in r["folds"]:
+        lo, hi = f.get("ci", (float("nan"),) * 2)
+        band = f.get("random_band", (float("nan"),) * 2)
+        small = abs(f["strong_mean"] - f["weak_mean"]) < MIN_GAP
+        verdict = "gap < 0.05: not scored" if small else ("yes" if f["apgr"] > band[1] else "no")
+        lines.append(
+            f"| {f['held_out']} | {f['domain']} | {f['n']} | "
+            f"{f['strong_mean']:.3f} / {f['weak_mean']:.3f} | {f['apgr']:.3f} [{lo:.3f}, "
+            f"{hi:.3f}] | {band[0]:.3f}-{band[1]:.3f} | {f.get('length_apgr', float('nan')):.3f} "
+            f"| {verdict} |"
+        )
+    return lines
+
+
+def main() -> int:
+    scans = sorted(RESULTS.glob("scan_*.json")) + sorted(RESULTS.glob("loso_*.json"))
+    out = ["## Candidate scan (selection score: mean over domains of held-out APGR)", ""]
+    out += scan_table(scans)
+    for path in sorted(RESULTS.glob("loso_*.json")):
+        out += ["", *fold_table(path)]
+    print("\n".join(out))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

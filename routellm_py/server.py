@@ -401,7 +401,8 @@ def create_app(
     @app.get("/stats")
     async def stats(request: Request) -> dict[str, Any]:
         authorize(request)
-        return {**controller.stats(), "server": dict(counters)}
+        stats = await asyncio.to_thread(controller.stats)  # budgets may read shared state
+        return {**stats, "server": dict(counters)}
 
     @app.get("/v1/models")
     async def list_models(request: Request) -> dict[str, Any]:
@@ -433,6 +434,7 @@ def create_app(
             raise ApiError(
                 501, "GET /metrics needs prometheus_client: pip install 'routellm-py[serve]'"
             )
+        metrics.observe_budgets(await asyncio.to_thread(controller.budget_stats))
         text, content_type = metrics.expose()
         return Response(text, media_type=content_type)
 

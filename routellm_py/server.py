@@ -22,6 +22,7 @@ import hmac
 import json
 import logging
 import math
+import os
 import threading
 import time
 from collections import Counter
@@ -402,7 +403,7 @@ def create_app(
     async def stats(request: Request) -> dict[str, Any]:
         authorize(request)
         stats = await asyncio.to_thread(controller.stats)  # budgets may read shared state
-        return {**stats, "server": dict(counters)}
+        return {**stats, "server": dict(counters), "pid": os.getpid()}
 
     @app.get("/v1/models")
     async def list_models(request: Request) -> dict[str, Any]:
@@ -651,11 +652,13 @@ def serve(
     allowed_hosts: Sequence[str] | None = None,
     header_timeout: float = HEADER_TIMEOUT_S,
     max_connections: int | None = None,
+    sockets: list[Any] | None = None,
     **app_kwargs: Any,
 ) -> None:
     """Run the server in the foreground (blocks until interrupted). `allowed_hosts`: see
     `served_hosts`; `max_connections` (default: half the open-file limit) and
-    `header_timeout`: see `server_guard`; the rest goes to `create_app`."""
+    `header_timeout`: see `server_guard`; `sockets`: listen on these (bound elsewhere, as
+    by `serve --workers`); the rest goes to `create_app`."""
     import uvicorn
 
     if not is_loopback(host) and app_kwargs.get("api_key") is None:
@@ -668,7 +671,7 @@ def serve(
     gc.collect()
     gc.freeze()
     config = uvicorn_config(app, host, port, log_level, header_timeout, max_connections)
-    uvicorn.Server(config).run()
+    uvicorn.Server(config).run(sockets=sockets)
 
 
 class BackgroundServer:

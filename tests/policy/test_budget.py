@@ -102,3 +102,14 @@ def test_controller_budget_and_server_stats(drift_win_rates, data_dir) -> None:
         line = 'routellm_budget_realised_fraction{budget="router-length-b0.3"}'
         assert float(metrics.split(line)[1].split()[0]) == budget["realised_fraction"]
         assert 'routellm_budget_threshold{budget="router-length-b0.3"} ' in metrics
+
+
+def test_app_factory_from_env(monkeypatch) -> None:
+    from routellm_py.cli.serve import ARGS_ENV, app_factory
+
+    flags = "--routers length --strong-model s-m --weak-model w-m --models router-length-b0.2"
+    monkeypatch.setenv(ARGS_ENV, flags)
+    with BackgroundServer(app_factory()) as srv:
+        models = httpx.get(f"http://127.0.0.1:{srv.port}/v1/models").json()["data"]
+    assert [m["id"] for m in models] == ["router-length-b0.2"]
+    assert models[0]["routing"]["strong_model"] == "s-m"

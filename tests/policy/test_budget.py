@@ -113,3 +113,50 @@ def test_app_factory_from_env(monkeypatch) -> None:
         models = httpx.get(f"http://127.0.0.1:{srv.port}/v1/models").json()["data"]
     assert [m["id"] for m in models] == ["router-length-b0.2"]
     assert models[0]["routing"]["strong_model"] == "s-m"
+
+
+def test_chat_completions_with_a_budget(data_dir) -> None:
+    """The async path: concurrent chat completions through the server, one budget."""
+    import asyncio
+
+    import openai
+
+    from tests.upstream import Upstream
+
+    prompts = drift_prompts(300, data_dir, seed=4)
+    with Upstream() as up:
+        controller = Controller(
+            ["length"],
+            {"model": "openai/strong-m", "api_base": up.base_url, "api_key": "sk-s"},
+            {"model": "openai/weak-m", "api_base": up.base_url, "api_key": "sk-w"},
+            budget_window=100,
+        )
+        with BackgroundServer(create_app(controller)) as srv:
+            client = openai.AsyncOpenAI(base_url=srv.base_url, api_key="unused", max_retries=0)
+
+            async def ask(prompt: str) -> dict:
+                r = await client.chat.completions.create(
+                    model="router-length-b0.25", messages=[{"role": "user", "content": prompt}]
+                )
+                assert r.choices[0].message.content == f"echo: {prompt}"
+                return r.model_extra["routing"]
+
+            async def run() -> list[dict]:
+                out = []
+                for i in range(0, len(prompts), 10):  # 10 in flight at a time
+                    out += await asyncio.gather(*(ask(p) for p in prompts[i : i + 10]))
+                return out
+
+            records = asyncio.run(run())
+            stats = httpx.get(f"http://127.0.0.1:{srv.port}/stats").json()
+    strong = [r["routed_to"] == "strong" for r in records]
+    assert all(r["budget"] == 0.25 for r in records)
+    assert all((r["win_rate"] >= r["threshold"]) == s for r, s in zip(records, strong, strict=True))
+    assert {r["served_model"] for r, s in zip(records, strong, strict=True) if s} == {
+        "openai/strong-m"
+    }
+    budget = stats["budgets"]["router-length-b0.25"]
+    assert budget["window_requests"] == 100
+    assert abs(budget["realised_fraction"] - 0.25) <= 0.03
+    assert abs(sum(strong[100:]) / 200 - 0.25) <= 0.03
+    assert stats["routed"]["length"]["openai/strong-m"] == sum(strong)

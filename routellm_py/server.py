@@ -418,10 +418,12 @@ def create_app(
                     "router": spec.router,
                     "threshold": spec.threshold,
                     "strong_fraction": spec.strong_fraction,
+                    "budget": spec.budget,
                     "strong_model": controller.strong.model,
                     "weak_model": controller.weak.model,
-                    "usage": f"router-{spec.router}-<threshold in [0,1]> or "
-                    f"router-{spec.router}-s<strong-call fraction in [0,1]>",
+                    "usage": f"router-{spec.router}-<threshold in [0,1]>, "
+                    f"router-{spec.router}-s<strong-call fraction in [0,1]> or "
+                    f"router-{spec.router}-b<strong-call fraction held online>",
                 },
             }
             for model, spec in specs.items()

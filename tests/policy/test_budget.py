@@ -113,6 +113,7 @@ def test_app_factory_from_env(monkeypatch) -> None:
         models = httpx.get(f"http://127.0.0.1:{srv.port}/v1/models").json()["data"]
     assert [m["id"] for m in models] == ["router-length-b0.2"]
     assert models[0]["routing"]["strong_model"] == "s-m"
+    assert models[0]["routing"]["budget"] == 0.2
 
 
 def test_chat_completions_with_a_budget(data_dir) -> None:

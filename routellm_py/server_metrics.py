@@ -9,6 +9,9 @@
 - `routellm_routing_seconds{router}`: request arrival to decision (win rate and threshold).
 - `routellm_upstream_seconds{model, outcome}`: each upstream attempt (ok / error), to the
   answer or, streamed, to the first chunk.
+- `routellm_budget_{target,threshold,realised_fraction}{budget}`: each budget
+  (`router-<name>-b<target>`): its target, current threshold and the strong fraction
+  realised over its window (shared by all workers when its state is in Redis).
 """
 
 from __future__ import annotations
@@ -55,6 +58,14 @@ class Metrics:
             buckets=UPSTREAM_BUCKETS,
             **on,
         )
+        self.budget = {
+            field: Gauge(f"routellm_budget_{field}", doc, ["budget"], **on)
+            for field, doc in (
+                ("target", "Budget: target strong fraction"),
+                ("threshold", "Budget: current threshold"),
+                ("realised_fraction", "Budget: strong fraction realised over its window"),
+            )
+        }
         self._counts: dict[str, list[int]] = {}  # router -> [strong, total]
 
     @classmethod
@@ -90,6 +101,13 @@ class Metrics:
             self.route_prompts.labels(record["router"], record["routed_to"]).inc()
         if records:
             self.routing_seconds.labels(records[0]["router"]).observe(seconds)
+
+    def observe_budgets(self, budgets: dict[str, dict[str, Any]]) -> None:
+        """Set the budget gauges from `Routing.budget_stats()`."""
+        for name, snapshot in budgets.items():
+            for field, gauge in self.budget.items():
+                if snapshot.get(field) is not None:
+                    gauge.labels(name).set(snapshot[field])
 
     def expose(self) -> tuple[bytes, str]:
         """The exposition text and its content type."""

@@ -11,6 +11,11 @@ The config file (JSON, or YAML if PyYAML is installed) may hold:
 
 Command-line flags override the file. Provider keys come from the environment (litellm's
 usual variables, or `api_key_env` / --strong-api-key-env), never from the command line.
+
+`--workers N` runs N server processes on one listening socket; give them `--state
+redis://HOST:PORT/DB` (extra `[state]`) so that budgets (`router-<name>-b<fraction>`) are
+shared, else each worker holds its own. The app is also importable as a factory:
+`ROUTELLM_PY_SERVE_ARGS="--routers mf ..." uvicorn --factory routellm_py.cli.serve:app_factory`.
 """
 
 from __future__ import annotations
@@ -18,12 +23,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 from pathlib import Path
 from typing import Any
 
 from routellm_py.cli.common import add_data_dir, split_list
 from routellm_py.server import API_KEY_ENV, BODY_TIMEOUT_S
 from routellm_py.server_guard import DEFAULT_MAX_CONCURRENCY, HEADER_TIMEOUT_S
+
+ARGS_ENV = "ROUTELLM_PY_SERVE_ARGS"
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -104,6 +112,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="Host header names served, '*' for any (default: loopback names when bound "
         "to loopback, else any)",
     )
+    p.add_argument("--workers", type=int, default=1, help="server processes (default 1)")
+    p.add_argument(
+        "--state",
+        default=None,
+        help="where budgets keep their state: redis://HOST:PORT/DB (shared by workers and "
+        "machines; extra [state]); default: in each process",
+    )
+    p.add_argument(
+        "--state-timeout",
+        type=float,
+        default=0.05,
+        help="seconds per state call before routing goes on locally (default 0.05)",
+    )
     p.add_argument("--log-prompts", action="store_true", help="log prompt text (off by default)")
     p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     add_data_dir(p)
@@ -171,6 +192,10 @@ def controller_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     ):
         if getattr(args, key) is not None:
             options[key] = getattr(args, key)
+    if args.state is not None:
+        from routellm_py.policy.redis_state import redis_state_factory
+
+        options["budget_state"] = redis_state_factory(args.state, args.state_timeout)
     return {
         "routers": routers,
         "strong_model": _endpoint(args, config, "strong"),
@@ -182,24 +207,83 @@ def controller_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def run(args: argparse.Namespace) -> int:
-    from routellm_py.controller import Controller
-    from routellm_py.server import DEFAULT_MAX_BODY_BYTES, configure_logging, serve
+def app_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    """`create_app` keyword arguments from the flags."""
+    from routellm_py.server import DEFAULT_MAX_BODY_BYTES
 
+    return {
+        "api_key": args.api_key or os.environ.get(API_KEY_ENV) or None,
+        "max_body_bytes": args.max_body_bytes or DEFAULT_MAX_BODY_BYTES,
+        "log_prompts": args.log_prompts,
+        "models": args.models,
+        "max_concurrency": args.max_concurrency,
+        "body_timeout": args.body_timeout,
+    }
+
+
+def app_factory() -> Any:
+    """The app from the serve flags in $ROUTELLM_PY_SERVE_ARGS (for `uvicorn --factory`)."""
+    from routellm_py.controller import Controller
+    from routellm_py.server import create_app, served_hosts
+
+    parser = argparse.ArgumentParser(prog="routellm-py")
+    add_parser(parser.add_subparsers())
+    args = parser.parse_args(["serve", *shlex.split(os.environ.get(ARGS_ENV, ""))])
+    hosts = served_hosts(args.host, args.allowed_hosts)
+    return create_app(
+        Controller(**controller_kwargs(args)), allowed_hosts=hosts, **app_kwargs(args)
+    )
+
+
+def run(args: argparse.Namespace, sockets: list[Any] | None = None) -> int:
+    """Serve in this process (on `sockets` if given: a worker of `run_workers`)."""
+    from routellm_py.controller import Controller
+    from routellm_py.server import configure_logging, serve
+
+    if args.workers < 1:
+        raise ValueError(f"--workers must be >= 1, got {args.workers}")
     configure_logging(args.log_level)
+    if args.workers > 1 and sockets is None:
+        return run_workers(args)
     serve(
         Controller(**controller_kwargs(args)),
         host=args.host,
         port=args.port,
         log_level=args.log_level,
-        api_key=args.api_key or os.environ.get(API_KEY_ENV) or None,
-        max_body_bytes=args.max_body_bytes or DEFAULT_MAX_BODY_BYTES,
-        log_prompts=args.log_prompts,
         allowed_hosts=args.allowed_hosts,
-        models=args.models,
-        max_concurrency=args.max_concurrency,
         max_connections=args.max_connections,
         header_timeout=args.header_timeout,
-        body_timeout=args.body_timeout,
+        sockets=sockets,
+        **app_kwargs(args),
     )
     return 0
+
+
+def run_workers(args: argparse.Namespace) -> int:
+    """`args.workers` processes (spawned) accepting on one socket bound here; stops them
+    all on Ctrl-C / SIGTERM, or when one exits."""
+    import multiprocessing
+    import signal
+
+    import uvicorn
+
+    if args.state is None:
+        print("serve: --workers without --state: each worker keeps its own budgets")
+    sock = uvicorn.Config("unused", host=args.host, port=args.port).bind_socket()
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=run, args=(args, [sock])) for _ in range(args.workers)]
+    for proc in procs:
+        proc.start()
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # KeyboardInterrupt
+    try:
+        while all(proc.is_alive() for proc in procs):
+            procs[0].join(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.join(10)
+        sock.close()
+    return max(proc.exitcode or 0 for proc in procs)

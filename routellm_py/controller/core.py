@@ -165,8 +165,8 @@ class Controller(Routing):
         """`chat.completions.create`: route, then call litellm (stream=True: an iterator)."""
         started = time.perf_counter()
         spec, messages, text, rest = self._prepare(kwargs)
-        t = self.threshold(spec)
         w = float(self.routers[spec.router].win_rate([text])[0])
+        t = self.threshold(spec, w)
         plan = self._plan(spec, t, w, started)
         litellm = load_litellm()
         for attempt in plan:
@@ -192,11 +192,11 @@ class Controller(Routing):
         started = time.perf_counter()
         spec, messages, text, rest = self._prepare(kwargs)
         loop = asyncio.get_running_loop()
+        w = await self._batcher(spec.router).win_rate(text)
         if spec.threshold is not None:
             t = spec.threshold
-        else:
-            t = await loop.run_in_executor(self._executor(), self.threshold, spec)
-        w = await self._batcher(spec.router).win_rate(text)
+        else:  # calibration or a budget's (possibly remote) state: off the event loop
+            t = await loop.run_in_executor(self._executor(), self.threshold, spec, w)
         plan = self._plan(spec, t, w, started)
         litellm = load_litellm()
         try:
@@ -261,8 +261,10 @@ class Controller(Routing):
     def stats(self) -> dict[str, Any]:
         """A snapshot of the counters: routed per router and model; requests served and
         failed (a broken stream included) per model; failed attempts; cancelled requests;
-        routing batches (count, prompts) and prompts waiting to be scored, per router."""
+        routing batches (count, prompts) and prompts waiting to be scored, per router;
+        budgets (target, threshold, realised fraction)."""
         queue = self.routing_queue()
+        budgets = self.budget_stats()
         with self._lock:
             return {
                 "routing_queue": queue,
@@ -271,6 +273,7 @@ class Controller(Routing):
                 "failed": dict(self.failed_counts),
                 "failed_attempts": dict(self.failed_attempts),
                 "cancelled": self.cancelled,
+                "budgets": budgets,
                 "routing_batches": {
                     r: {"batches": b, "prompts": p} for r, (b, p) in self.routing_batches.items()
                 },

@@ -1,9 +1,12 @@
-"""Router model strings: `router-<name>-<threshold>` or `router-<name>-s<strong fraction>`.
+"""Router model strings: `router-<name>-<threshold>`, `router-<name>-s<strong fraction>` or
+`router-<name>-b<strong fraction>`.
 
 The name may itself contain `-` (checkpoint names such as `bert-large`), so the string is
 parsed from the right: the last `-` separates the name from the threshold part.
 Examples: `router-mf-0.116` (route strong iff win rate >= 0.116), `router-mf-s0.3`
-(the threshold that sends 30% of calls strong on the calibration prompts).
+(the threshold that sends 30% of calls strong on the calibration prompts), `router-mf-b0.3`
+(a budget: the threshold adapts online so that 30% of the live calls go strong;
+`routellm_py.policy.budget`).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from dataclasses import dataclass
 PREFIX = "router-"
 # ASCII digits only: `\d` and float() also take other scripts' digits ("router-random-١").
 _NUMBER = re.compile(r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
-_EXPONENT_TAIL = re.compile(r"-s?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)[eE]$")  # "mf-1e" of "mf-1e-3"
+_EXPONENT_TAIL = re.compile(r"-[sb]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)[eE]$")  # "mf-1e" of "mf-1e-3"
 
 
 class RoutingError(ValueError):
@@ -36,11 +39,13 @@ class RoutingError(ValueError):
 
 @dataclass(frozen=True)
 class RouteSpec:
-    """A parsed routing target: a router plus either a threshold or a strong-call fraction."""
+    """A parsed routing target: a router plus one of a threshold, a strong-call fraction
+    (calibrated once) or a budget (a strong-call fraction held online)."""
 
     router: str
     threshold: float | None = None
     strong_fraction: float | None = None
+    budget: float | None = None
 
 
 def check_unit_interval(value: object, what: str, param: str = "model") -> float:
@@ -66,7 +71,8 @@ def parse_model_string(model: str) -> RouteSpec:
     """Parse `router-<name>-<threshold>` / `router-<name>-s<fraction>` (from the right)."""
     usage = (
         "use router-<name>-<threshold>, e.g. router-mf-0.116, "
-        "or router-<name>-s<strong fraction>, e.g. router-mf-s0.3"
+        "router-<name>-s<strong fraction>, e.g. router-mf-s0.3, "
+        "or router-<name>-b<strong fraction held online>, e.g. router-mf-b0.3"
     )
     if not isinstance(model, str):
         raise RoutingError(f"model must be a string; {usage}", param="model")
@@ -87,15 +93,18 @@ def parse_model_string(model: str) -> RouteSpec:
         raise RoutingError(
             f"model {model!r}: threshold looks negative; thresholds are in [0, 1]", param="model"
         )
-    is_fraction = value[0] in "sS"
-    number = value[1:] if is_fraction else value
+    kind = value[0].lower() if value[0] in "sSbB" else ""
+    number = value[len(kind) :]
     if not _NUMBER.fullmatch(number):
         raise RoutingError(
             f"model {model!r}: {value!r} is not a threshold in [0, 1] "
             f"(plain decimals only, no exponents); {usage}",
             param="model",
         )
-    if is_fraction:
+    if kind == "s":
         frac = check_unit_interval(number, f"strong fraction in model {model!r}")
         return RouteSpec(name, strong_fraction=frac)
+    if kind == "b":
+        frac = check_unit_interval(number, f"budget (strong fraction) in model {model!r}")
+        return RouteSpec(name, budget=frac)
     return RouteSpec(name, threshold=check_unit_interval(number, f"threshold in model {model!r}"))

@@ -2,7 +2,9 @@
 
 A decision follows RouteLLM §3: strong iff P(strong beats weak | prompt) >= alpha. Alpha
 comes from a model string (`router-mf-0.116`) or is calibrated for a target share of strong
-calls (`router-mf-s0.3`: the (1 - 0.3) quantile of win rates on calibration prompts).
+calls (`router-mf-s0.3`: the (1 - 0.3) quantile of win rates on calibration prompts), or
+adapts online to hold a share of strong calls on live traffic (`router-mf-b0.3`: a
+`Budget` per router and target, its window in `budget_state`; see `routellm_py.policy`).
 """
 
 from __future__ import annotations
@@ -25,6 +27,13 @@ from routellm_py.controller.model_string import (
     RoutingError,
     check_unit_interval,
     parse_model_string,
+)
+from routellm_py.policy.budget import (
+    DEFAULT_STEP,
+    DEFAULT_WINDOW,
+    Budget,
+    StateFactory,
+    local_state,
 )
 from routellm_py.routers.base import Router, load_router
 
@@ -66,6 +75,9 @@ class Routing:
     ("window"), at most `max_route_chars`. Async scoring batches concurrent requests
     (`max_batch`) in `routing_threads` worker threads; routers measured to score a batch in
     under `inline_budget_s` run inline (see `batcher`). `on_decision` gets every record.
+    Budgets (`router-<name>-b<fraction>`) keep their window of `budget_window` requests,
+    feedback step `budget_step` (see `Budget`), in `budget_state(key, window)` (default:
+    in-process; `routellm_py.policy.redis_state` shares it across processes).
     """
 
     def __init__(
@@ -85,6 +97,9 @@ class Routing:
         max_batch: int = 64,
         routing_threads: int = 4,
         inline_budget_s: float = 0.001,
+        budget_state: StateFactory = local_state,
+        budget_window: int = DEFAULT_WINDOW,
+        budget_step: float = DEFAULT_STEP,
     ) -> None:
         if route_on not in ("last_user", "window"):
             raise ValueError(f"route_on must be 'last_user' or 'window', got {route_on!r}")
@@ -105,6 +120,10 @@ class Routing:
         self._lock = threading.Lock()
         self._calibration_lock = threading.Lock()
         self._thresholds: dict[tuple[str, float], float] = {}
+        self.budget_state = budget_state
+        self.budget_window = budget_window
+        self.budget_step = budget_step
+        self._budgets: dict[tuple[str, float], Budget] = {}
         self._pool: ThreadPoolExecutor | None = None
         self._batchers: weakref.WeakKeyDictionary[Any, dict[str, WinRateBatcher]] = (
             weakref.WeakKeyDictionary()
@@ -143,10 +162,15 @@ class Routing:
             )
         return spec
 
-    def threshold(self, spec: RouteSpec) -> float:
-        """The spec's threshold, calibrating (once, then cached) for a strong fraction."""
+    def threshold(self, spec: RouteSpec, win_rate: float | None = None) -> float:
+        """The spec's threshold, calibrating (once, then cached) for a strong fraction; for a
+        budget, the threshold of a request with `win_rate` (recorded as decided)."""
         if spec.threshold is not None:
             return spec.threshold
+        if spec.budget is not None:
+            if win_rate is None:
+                raise ValueError("a budget's threshold depends on the request's win rate")
+            return self.budget(spec).decide(win_rate)
         key = (spec.router, float(spec.strong_fraction or 0.0))
         with self._calibration_lock:  # one calibration at a time: concurrent asks wait for it
             if key in self._thresholds:
@@ -166,6 +190,23 @@ class Routing:
                 ) from e
             self._thresholds[key] = float(t)
             return float(t)
+
+    def budget(self, spec: RouteSpec) -> Budget:
+        """The spec's `Budget` (created on first use)."""
+        key = (spec.router, float(spec.budget or 0.0))
+        with self._lock:
+            if key not in self._budgets:
+                state = self.budget_state(f"{key[0]}:{key[1]:g}", self.budget_window)
+                self._budgets[key] = Budget(
+                    key[1], state, window=self.budget_window, step=self.budget_step
+                )
+            return self._budgets[key]
+
+    def budget_stats(self) -> dict[str, dict[str, Any]]:
+        """Per budget model string: target, current threshold, realised fraction, state."""
+        with self._lock:
+            budgets = dict(self._budgets)
+        return {f"router-{r}-b{t:g}": b.snapshot() for (r, t), b in budgets.items()}
 
     def win_rates(
         self, prompts: Sequence[str | Sequence[dict[str, Any]]], router: str
@@ -190,10 +231,10 @@ class Routing:
         rate, routed model; no LLM call. The target is a `model` string or router +
         threshold / strong_fraction."""
         spec = self.spec(model, router, threshold, strong_fraction)
-        t = self.threshold(spec)
+        t = None if spec.budget is not None else self.threshold(spec)
         records = []
         for w in self.win_rates(prompts, spec.router):
-            routing = self._decision(spec, t, w)
+            routing = self._decision(spec, self.threshold(spec, w) if t is None else t, w)
             self._emit("route", routing)
             records.append(routing)
         return records
@@ -230,6 +271,7 @@ class Routing:
             "router": spec.router,
             "threshold": threshold,
             "strong_fraction": spec.strong_fraction,
+            **({"budget": spec.budget} if spec.budget is not None else {}),
             "win_rate": win_rate,
             "routed_to": "strong" if strong else "weak",
             "routed_model": (self.strong if strong else self.weak).model,

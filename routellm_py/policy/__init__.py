@@ -1,0 +1,1 @@
+"""Routing policies beyond a fixed threshold: online budgets (`budget`), shared state."""

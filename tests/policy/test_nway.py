@@ -1,0 +1,44 @@
+"""N-way policy building blocks: prices from litellm's offline map, expected cost, orders."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from routellm_py.policy.nway import (
+    Price,
+    cheapest_matching_order,
+    expected_cost,
+    litellm_price,
+    quality_minus_cost_order,
+)
+
+
+def test_litellm_price_and_unknown_model() -> None:
+    assert litellm_price("gpt-4-1106-preview") == Price(1e-05, 3e-05)
+    assert litellm_price("openai/gpt-4o") == litellm_price("gpt-4o")  # provider prefix dropped
+    with pytest.raises(KeyError, match="no price for model 'acme/unknown-9b'"):
+        litellm_price("acme/unknown-9b")
+
+
+def test_expected_cost() -> None:
+    prices = [Price(1e-5, 3e-5), Price(1e-7, 2e-7)]
+    c = expected_cost(np.array([100, 1000]), prices, [200, 400])
+    assert c == pytest.approx(np.array([[1e-3 + 6e-3, 1e-5 + 8e-5], [1e-2 + 6e-3, 1e-4 + 8e-5]]))
+    with pytest.raises(ValueError, match="2 prices but 1 output"):
+        expected_cost(np.array([1]), prices, [1])
+
+
+def test_orders() -> None:
+    q = np.array([[0.9, 0.8, 0.5], [0.9, 0.85, 0.2]])
+    c = np.array([[0.01, 0.002, 0.0001], [0.01, 0.002, 0.0001]])
+    assert quality_minus_cost_order(q, c, 0.0).tolist() == [[0, 1, 2], [0, 1, 2]]
+    # lambda 20: utilities [0.7, 0.76, 0.498] and [0.7, 0.81, 0.198]
+    assert quality_minus_cost_order(q, c, 20.0).tolist() == [[1, 0, 2], [1, 0, 2]]
+    p = np.array([[1.0, 0.7, 0.4], [1.0, 0.95, 0.6]])
+    # t = 0.9: eligible cheapest first, then the rest by p
+    assert cheapest_matching_order(p, c, 0.9).tolist() == [[0, 1, 2], [1, 0, 2]]
+    assert cheapest_matching_order(p, c, 0.5).tolist() == [[1, 0, 2], [2, 1, 0]]
+    assert cheapest_matching_order(p, c, 0.0).tolist() == [[2, 1, 0], [2, 1, 0]]
+    with pytest.raises(ValueError, match="lambda"):
+        quality_minus_cost_order(q, c, -1)

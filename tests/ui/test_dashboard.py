@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-import pytest
 
 from tests.ui.conftest import KEY, UiServer, open_page, wait_for
 
@@ -66,25 +65,36 @@ def test_dashboard_strong_fraction_matches_stats_after_a_burst(browser: Any, ui:
     assert cells[5].text.endswith(" ms")
 
 
-def test_dashboard_shows_a_budget_controller_when_stats_has_one(
-    browser: Any, ui: UiServer, monkeypatch: pytest.MonkeyPatch
+def test_dashboard_shows_the_budget_controller_of_a_budget_model_string(
+    browser: Any, ui: UiServer
 ) -> None:
-    """No budget controller exists yet; when /stats reports one (`budget`: router ->
-    its state), the page shows its threshold. Here /stats gets such an entry added."""
-    plain = ui.controller.stats
-    budget = {"mf": {"threshold": 0.1234, "target": 0.3, "realised_fraction": 0.29}}
-    monkeypatch.setattr(ui.controller, "stats", lambda: {**plain(), "budget": budget})
+    """The card stays hidden until a `router-<name>-b<fraction>` request runs; then it shows
+    that budget's target and current threshold exactly as `/stats` reports them."""
     open_page(browser, ui.url + "/ui/dashboard")
+    wait_for(browser, lambda d: polls(d) >= 1, "the first poll")
+    assert not browser.find_element(by().ID, "budget-card").is_displayed()
+    auth = {"Authorization": f"Bearer {KEY}"}
+    with httpx.Client(base_url=ui.url, headers=auth, timeout=30) as client:
+        for i in range(8):
+            body = {
+                "model": "router-length-b0.5",
+                "messages": [{"role": "user", "content": f"budget {i} " + "word " * (5 * i)}],
+            }
+            assert client.post("/v1/chat/completions", json=body).status_code == 200
+        budget = client.get("/stats").json()["budgets"]["router-length-b0.5"]
+    assert budget["target"] == 0.5 and budget["window_requests"] == 8
     card = wait_for(
         browser,
         lambda d: (
             d.find_element(by().ID, "budget-card").is_displayed()
-            and d.find_element(by().CSS_SELECTOR, "#budget [data-key='mf']")
+            and d.find_element(by().CSS_SELECTOR, "#budget [data-key='router-length-b0.5']")
         ),
         "the budget card",
     )
-    assert card.text == "mf: threshold 0.1234, target 0.3, realised_fraction 0.29"
-    monkeypatch.undo()
-    wait_for(
-        browser, lambda d: not d.find_element(by().ID, "budget-card").is_displayed(), "no budget"
-    )
+
+    def shown(v: float) -> str:  # the page prints +v.toFixed(4)
+        return str(float(f"{v:.4f}"))
+
+    assert card.text.startswith("router-length-b0.5: target 0.5, threshold ")
+    assert f"threshold {shown(budget['threshold'])}," in card.text
+    assert f"realised_fraction {shown(budget['realised_fraction'])}," in card.text

@@ -43,12 +43,13 @@ function renderTotals(stats) {
   $("spend").textContent = known.length ? dollars(sum(known)) : "n/a";
   const unpriced = models.filter((m, i) => spends[i] === null);
   $("spend-note").textContent = unpriced.length ? `no price for ${unpriced.join(", ")}` : "";
-  renderBudget(stats.budget);
+  renderBudget(stats.budgets);
 }
 
-// A budget controller's state, where /stats has one: its threshold(s) and what it reports.
+// The budget controllers' state (`/stats` "budgets": model string -> target, threshold,
+// realised fraction, window, ...); the card is hidden while no budget model string was used.
 function renderBudget(budget) {
-  $("budget-card").hidden = budget === undefined || budget === null;
+  $("budget-card").hidden = !budget || Object.keys(budget).length === 0;
   if ($("budget-card").hidden) return;
   const box = $("budget");
   box.textContent = "";

@@ -197,7 +197,7 @@ def calibration_card(info: dict[str, Any]) -> str:
     lines = [
         "## Calibration",
         "",
-        f"`win_rate` applies a **{info['method']}** calibrator (`{CALIBRATION_FILE}`; "
+        f"`win_rate` applies the **{info['method']}** calibrator (`{CALIBRATION_FILE}`; "
         "`win_rate(prompts, raw=True)` gives the raw score), chosen by "
         f"{info['selection']} among {', '.join(info['cv_log_loss'])}.",
         f"Fitted on {info['data']['n_prompts']} prompts: {info['data']['description']}.",
@@ -227,3 +227,85 @@ def write_calibration(directory: str | Path, calibrator: Calibrator, info: dict[
     card = re.sub(r"\n?## Calibration\n.*?(?=\n## |\Z)", "", card, flags=re.S).rstrip("\n")
     _atomic_write(card_path, (card + "\n\n" if card else "") + calibration_card(record))
     return d / CALIBRATION_FILE
+
+
+MIN_PROMPTS = 50
+OUTCOME_RULE = (
+    "1 if the strong model scores higher than the weak one, 0 if lower, 1/2 on a tie "
+    "(0/1 correctness: strong right and weak wrong = 1, the reverse = 0, both the same = 1/2)"
+)
+
+
+def held_out_outcomes(
+    router: Any, spec: str, data_dir: str | Path | None = None
+) -> tuple[list[str], np.ndarray, dict[str, Any]]:
+    """(prompts, outcomes, description) for calibrating `router` on the gold score tables of
+    `spec` (names of `data.scores.SCORE_TABLES`, comma-separated): the rows scoring both of
+    the router's models, outcome per OUTCOME_RULE, keeping only prompts the router did not
+    fit: those absent from its training data (`provenance["data"]`) plus, for routers with
+    an early-stopping split (`val_fraction`, `seed`), the training prompts held out there."""
+    import pandas as pd
+
+    from routellm_py.benchmarks.harness import training_prompts
+    from routellm_py.data.scores import SCORE_TABLES, score_table
+    from routellm_py.embeddings.router import validation_mask
+
+    prompts: list[str] = []
+    outcomes: list[np.ndarray] = []
+    for name in (s.strip() for s in spec.split(",")):
+        if name not in SCORE_TABLES:
+            raise ValueError(
+                f"--data {name!r} is not a gold score table; calibration needs per-prompt scores "
+                f"of both models, from one of: {', '.join(SCORE_TABLES)}"
+            )
+        table = score_table(name, data_dir)
+        if not {router.strong_model, router.weak_model} <= set(table.models):
+            raise ValueError(
+                f"{name} does not score both {router.strong_model} and {router.weak_model}; "
+                "pick a source that does (e.g. mmlu-gold, routerbench)"
+            )
+        s, w = table.scores(router.strong_model), table.scores(router.weak_model)
+        both = ~(np.isnan(s) | np.isnan(w))
+        prompts += table.frame["prompt"][both].tolist()
+        outcomes.append(M.pairwise_outcome(s[both], w[both]))
+    y = np.concatenate(outcomes)
+    trained = set(training_prompts(router, data_dir))
+    params = router.get_params()
+    split = "val_fraction" in params and "seed" in params
+    keep = np.array([p not in trained for p in prompts])
+    if split:
+        keep |= validation_mask(prompts, params["val_fraction"], params["seed"])
+    # one row per prompt text: a prompt repeated across rows counts once (its mean outcome)
+    kept = pd.Series(y[keep]).groupby(np.asarray(prompts)[keep], sort=False).mean()
+    if len(kept) < MIN_PROMPTS:
+        raise ValueError(
+            f"only {len(kept)} prompts of {spec} were not used to fit this router (trained on "
+            f"{router.provenance.get('data')!r}, validation split: {split}); calibration "
+            f"needs >= {MIN_PROMPTS}: pass --data with a gold source it did not fit"
+        )
+    how = f", and its val_fraction={params['val_fraction']} split" if split else ""
+    description = f"{spec}: prompts scoring both models, not in the router's training data{how}"
+    data = {"spec": spec, "n_prompts": len(kept), "description": description}
+    return kept.index.tolist(), kept.to_numpy(), {**data, "outcome": OUTCOME_RULE}
+
+
+def calibrate_checkpoint(
+    path: str | Path,
+    spec: str | None = None,
+    data_dir: str | Path | None = None,
+    methods: Sequence[str] = METHODS,
+) -> dict[str, Any]:
+    """Fit, select and store the calibrator of the checkpoint at `path` on held-out prompts
+    of `spec` (default: the router's own training sources); returns the calibration record."""
+    from routellm_py.routers.base import Router
+
+    router = Router.load(path)
+    spec = spec or router.provenance.get("data")
+    if not spec:
+        raise ValueError(f"{path} records no training data; pass --data SOURCES")
+    prompts, y, data = held_out_outcomes(router, spec, data_dir)
+    raw = router.win_rate(prompts, raw=True)
+    calibrator, report = select_calibrator(raw, y, methods)
+    info = {**report, "data": data}
+    write_calibration(path, calibrator, info)
+    return {"format_version": 1, **calibrator.to_dict(), **info}

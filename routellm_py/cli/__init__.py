@@ -18,6 +18,7 @@ COMMANDS = {
     "select-threshold": "routellm_py.cli.select_threshold",
     "serve": "routellm_py.cli.serve",
     "data": "routellm_py.cli.data",
+    "feedback": "routellm_py.cli.feedback",
 }
 
 

@@ -3,6 +3,10 @@
 A decision follows RouteLLM §3: strong iff P(strong beats weak | prompt) >= alpha. Alpha
 comes from a model string (`router-mf-0.116`) or is calibrated for a target share of strong
 calls (`router-mf-s0.3`: the (1 - 0.3) quantile of win rates on calibration prompts).
+
+Every routing record has an `id`. With a feedback database (`feedback_db`, see
+`routellm_py.feedback.store`) each decision is stored (its prompt only with
+`store_prompts`) and `feedback(id, rating=... | preference=...)` records its outcome.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import uuid
 import weakref
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -66,6 +71,9 @@ class Routing:
     ("window"), at most `max_route_chars`. Async scoring batches concurrent requests
     (`max_batch`) in `routing_threads` worker threads; routers measured to score a batch in
     under `inline_budget_s` run inline (see `batcher`). `on_decision` gets every record.
+    `feedback_db`: `sqlite:///PATH` or `postgresql://...` to store decisions and feedback
+    (prompt text only if `store_prompts`); a failed store write is logged, never fails a
+    request.
     """
 
     def __init__(
@@ -85,6 +93,8 @@ class Routing:
         max_batch: int = 64,
         routing_threads: int = 4,
         inline_budget_s: float = 0.001,
+        feedback_db: str | None = None,
+        store_prompts: bool = False,
     ) -> None:
         if route_on not in ("last_user", "window"):
             raise ValueError(f"route_on must be 'last_user' or 'window', got {route_on!r}")
@@ -109,6 +119,11 @@ class Routing:
         self._batchers: weakref.WeakKeyDictionary[Any, dict[str, WinRateBatcher]] = (
             weakref.WeakKeyDictionary()
         )
+        self.feedback_store = None
+        if feedback_db is not None:
+            from routellm_py.feedback.store import FeedbackStore
+
+            self.feedback_store = FeedbackStore(feedback_db, store_prompts)
 
     def spec(
         self,
@@ -171,11 +186,13 @@ class Routing:
         self, prompts: Sequence[str | Sequence[dict[str, Any]]], router: str
     ) -> list[float]:
         """P(strong wins) per prompt (or messages list), batched; routes on the configured text."""
+        self.spec(router=router, threshold=0.0)
+        return [float(w) for w in self.routers[router].win_rate(self._texts(prompts))]
+
+    def _texts(self, prompts: Sequence[str | Sequence[dict[str, Any]]]) -> list[str]:
         if isinstance(prompts, str | bytes):
             raise TypeError("prompts must be a list of prompts, not one string; wrap it: [prompt]")
-        self.spec(router=router, threshold=0.0)
-        texts = [self._text(prompt_to_messages(p)) for p in prompts]
-        return [float(w) for w in self.routers[router].win_rate(texts)]
+        return [self._text(prompt_to_messages(p)) for p in prompts]
 
     def decide(
         self,
@@ -191,9 +208,11 @@ class Routing:
         threshold / strong_fraction."""
         spec = self.spec(model, router, threshold, strong_fraction)
         t = self.threshold(spec)
+        texts = self._texts(prompts)
         records = []
-        for w in self.win_rates(prompts, spec.router):
-            routing = self._decision(spec, t, w)
+        for w, text in zip(self.routers[spec.router].win_rate(texts), texts, strict=True):
+            routing = self._decision(spec, t, float(w))
+            self._store(routing, text)
             self._emit("route", routing)
             records.append(routing)
         return records
@@ -227,6 +246,7 @@ class Routing:
     def _decision(self, spec: RouteSpec, threshold: float, win_rate: float) -> dict[str, Any]:
         strong = win_rate >= threshold
         return {
+            "id": f"rt-{uuid.uuid4().hex}",
             "router": spec.router,
             "threshold": threshold,
             "strong_fraction": spec.strong_fraction,
@@ -236,7 +256,49 @@ class Routing:
             "route_on": self.route_on,
         }
 
+    # ---- feedback ---------------------------------------------------------------------------
+    def feedback(
+        self, id: str, rating: str | float | None = None, preference: str | None = None
+    ) -> dict[str, Any]:
+        """Record the outcome of the decision `id` (a routing record's id): a `rating` of
+        the answer ("good", "bad" or a number in [0, 1]) or a pairwise `preference` between
+        both models' answers ("strong", "weak", "tie"). Raises `FeedbackError` (400 bad
+        value, 404 unknown id, 409 repeated feedback; 501 without a feedback database)."""
+        from routellm_py.feedback.store import FeedbackError
+
+        if self.feedback_store is None:
+            raise FeedbackError(
+                "feedback is off: no feedback database (start the server with --feedback-db "
+                "sqlite:///PATH, or pass feedback_db= to the controller)",
+                status=501,
+                code="feedback_disabled",
+            )
+        return self.feedback_store.add_feedback(id, rating, preference)
+
+    def _store(self, routing: dict[str, Any], text: str) -> None:
+        """Store a decision (with `text` if prompts are stored); errors are logged."""
+        if self.feedback_store is None:
+            return
+        router = self.routers[routing["router"]]
+        try:
+            self.feedback_store.record_decision(
+                routing, router.strong_model, router.weak_model, text
+            )
+        except Exception:
+            log.exception("feedback store: decision %s was not stored", routing["id"])
+
+    def _store_served(self, routing: dict[str, Any]) -> None:
+        if self.feedback_store is None or not routing.get("served_model"):
+            return
+        served = "strong" if routing["served_model"] == self.strong.model else "weak"
+        try:
+            self.feedback_store.mark_served(routing["id"], served)
+        except Exception:
+            log.exception("feedback store: served model of %s was not stored", routing["id"])
+
     def _emit(self, event: str, routing: dict[str, Any]) -> None:
+        if event == "completion":
+            self._store_served(routing)
         if self.on_decision is None:
             return
         try:
@@ -284,6 +346,8 @@ class Routing:
             self._batchers.clear()  # they hold the pool
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
+        if self.feedback_store is not None:
+            self.feedback_store.close()
 
     def __enter__(self) -> Routing:
         return self

@@ -152,10 +152,10 @@ def test_sqlite_is_shared_by_several_processes(tmp_path: Path) -> None:
             s.add_feedback(rid, rating=i / 99)
         """
     )
-    procs = [subprocess.Popen([sys.executable, "-c", script, str(k)], cwd=REPO) for k in range(3)]
-    assert [p.wait(60) for p in procs] == [0, 0, 0]
+    procs = [subprocess.Popen([sys.executable, "-c", script, str(k)], cwd=REPO) for k in range(2)]
+    assert [p.wait(60) for p in procs] == [0, 0]
     rows = FeedbackStore(url).records()
-    assert len(rows) == 300 and all(r["kind"] == "rating" for r in rows)
+    assert len(rows) == 200 and all(r["kind"] == "rating" for r in rows)
     mode = FeedbackStore(url)._execute("PRAGMA journal_mode")
     assert mode == [("wal",)]
 

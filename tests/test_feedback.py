@@ -42,23 +42,22 @@ def controller(url: str | None, store_prompts: bool = True, **kw: Any) -> Contro
 
 
 def test_feedback_loop_end_to_end(db_url: str) -> None:
+    prompts = ["what is 2 + 2?", "prove Fermat's last theorem", "hi", "name a colour", "x"]
     with controller(db_url) as c:
-        prompts = ["what is 2 + 2?", "prove Fermat's last theorem", "hi", "name a colour"]
-        records = c.decide(prompts, "random", 0.5)
+        # threshold 0 routes strong, 1 routes weak (random win rates are < 1)
+        records = c.decide(prompts[:2], "random", 0.0) + c.decide(prompts[2:], "random", 1.0)
+        assert [r["routed_to"] for r in records] == ["strong"] * 2 + ["weak"] * 3
         ids = [r["id"] for r in records]
-        assert len(set(ids)) == 4 and all(i.startswith("rt-") for i in ids)
+        assert len(set(ids)) == 5 and all(i.startswith("rt-") for i in ids)
         assert c.feedback(ids[0], rating="good") == {
             "id": ids[0], "kind": "rating", "rating": 1.0, "preference": None
         }  # fmt: skip
         c.feedback(ids[1], rating=0.25)
         c.feedback(ids[2], preference="strong")
-        for kwargs, status, fragment in [
-            ({"rating": "good"}, 409, "already has feedback"),
-            ({"preference": "weak"}, 409, "already has feedback"),
-        ]:
-            with pytest.raises(FeedbackError, match=fragment) as e:
-                c.feedback(ids[0], **kwargs)
-            assert e.value.status == status
+        c.feedback(ids[3], rating="bad")
+        with pytest.raises(FeedbackError, match="already has feedback") as e:
+            c.feedback(ids[0], preference="weak")
+        assert e.value.status == 409
         with pytest.raises(FeedbackError, match="unknown routing id 'rt-nope'") as e:
             c.feedback("rt-nope", rating="bad")
         assert e.value.status == 404
@@ -69,20 +68,19 @@ def test_feedback_loop_end_to_end(db_url: str) -> None:
         assert r["prompt"] == p and r["win_rate"] == pytest.approx(w)
         assert (r["routed_to"], r["routed_model"]) == (rec["routed_to"], rec["routed_model"])
         assert (r["strong_model"], r["weak_model"]) == (DEFAULT_STRONG, DEFAULT_WEAK)
-    assert rows[ids[3]]["kind"] is None
-    # the rule: rating r of model X -> P(X wins) = 1/4 + r/2; preferences as given
-    battles = feedback_battles(list(rows.values())).frame
-    assert len(battles) == 3 and set(battles["source"]) == {"feedback"}
-    by_prompt = battles.set_index("prompt")
-    x0 = 0.75 if rows[ids[0]]["routed_to"] == "strong" else 0.25
-    assert by_prompt.loc[prompts[0], "p_a_wins"] == pytest.approx(x0)
-    x1 = 0.375 if rows[ids[1]]["routed_to"] == "strong" else 0.625
-    assert by_prompt.loc[prompts[1], "p_a_wins"] == pytest.approx(x1)
-    assert by_prompt.loc[prompts[2], "outcome"] == "a_wins"
-    assert np.isnan(by_prompt.loc[prompts[2], "p_a_wins"])
+    assert rows[ids[4]]["kind"] is None
+    # the rule: mean ratings pi_strong = (1 + .25) / 2 = .625, pi_weak = 0;
+    # strong rated r: w + (r - .625) / 2; weak rated r: w - (r - 0) / 2; clipped to [0, 1]
+    battles = feedback_battles(list(rows.values())).frame.set_index("prompt")
+    assert len(battles) == 4 and set(battles["source"]) == {"feedback"}
+    expected = np.clip([rates[0] + 0.1875, rates[1] - 0.1875, rates[3]], 0, 1)
+    got = battles.loc[[prompts[0], prompts[1], prompts[3]], "p_a_wins"]
+    np.testing.assert_allclose(got, expected)
+    assert battles.loc[prompts[2], "outcome"] == "a_wins"
+    assert np.isnan(battles.loc[prompts[2], "p_a_wins"])
     # the `feedback:URL` data source reads the same
     loaded = load_sources(f"feedback:{db_url}").frame
-    assert sorted(loaded["prompt"]) == sorted(battles["prompt"])
+    assert sorted(loaded["prompt"]) == sorted(battles.index)
     assert loaded["source"].str.startswith("feedback:").all()
 
 

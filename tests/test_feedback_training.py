@@ -50,14 +50,13 @@ def test_warm_start_begins_at_the_init_weights():
         other.fit(battles, progress=False, init=init)
 
 
-def test_train_from_feedback_flips_a_wrong_router(tmp_path):
+def test_train_from_pairwise_feedback_flips_a_wrong_router(tmp_path):
     init_dir = reversed_router().save(tmp_path / "init")
     url = f"sqlite:///{tmp_path / 'fb.db'}"
     with Controller([load_router(init_dir)], "s", "w", feedback_db=url, store_prompts=True) as c:
         for r, p in zip(c.decide(MATH + POEM, "mf", 0.5), MATH + POEM, strict=True):
-            # truth: strong is needed for math; weak is good enough for poems
-            good = (r["routed_to"] == "strong") if p in MATH else True
-            c.feedback(r["id"], rating="good" if good else "bad")
+            # both models answered (shadow call): strong wins math; poems are a tie
+            c.feedback(r["id"], preference="strong" if p in MATH else "tie")
     before = load_router(init_dir)
     out = tmp_path / "retrained"
     args = ["train", "mf", "--data", f"feedback:{url}", "--init", str(init_dir)]

@@ -3,11 +3,19 @@
 Every battle is the router's pair, model_a = strong, model_b = weak, source "feedback":
 - a preference ("strong", "weak", "tie") is the battle's outcome as given;
 - a rating r in [0, 1] of the answer of model X (the served model, else the routed one)
-  is a soft label. X's answer is good with probability r; the other model's answer was
-  never seen and is taken as good or bad with probability 1/2 each; a tie counts half (the
-  RouteLLM training label). So P(X beats other) = r (1/2 + 1/4) + (1 - r) (1/4 + 0)
-  = 1/4 + r/2: good (1) -> 3/4, bad (0) -> 1/4.
-  p_a_wins = that for X = strong, 1 minus it for X = weak; outcome is the side it favours.
+  corrects the router's own estimate w (stored with the decision). For 0/1 scores s, k of
+  the strong and weak answers, the outcome with ties counted half is y = (1 + s - k) / 2
+  exactly, so E[y | q] = (1 + P_s(q) - P_k(q)) / 2, which w estimates. The feedback
+  observes one of s, k; the other model's answer is never seen. Replacing the observed
+  model's success probability by its observed rating, estimated per model as pi_X (X's
+  mean rating over the same feedback; 1/2 if none), gives the soft label
+      X = strong:  p_a_wins = w + (r - pi_strong) / 2
+      X = weak:    p_a_wins = w - (r - pi_weak) / 2
+  clipped to [0, 1]: an answer as good as the model's average leaves w as it was, a bad
+  weak answer raises P(strong wins), a bad strong answer lowers it. (Labelling the
+  unseen answer with a constant instead teaches the router its own routing split: every
+  good strong answer would say "strong wins", every good weak answer "weak wins".)
+  outcome is the side p_a_wins favours (a tie at exactly 1/2).
 Decisions without feedback are left out; so are decisions stored without prompt text (the
 store keeps prompts only with `store_prompts`), counted in the report.
 """
@@ -19,22 +27,35 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from routellm_py.data.adapters.common import Report, note
+from routellm_py.data.adapters.common import Report, note, outcome_from_p
 from routellm_py.data.battles import Battles
 
 SOURCE = "feedback"
-HARD = {"strong": ("a_wins", 1.0), "weak": ("b_wins", 0.0), "tie": ("tie", 0.5)}
+HARD = {"strong": "a_wins", "weak": "b_wins", "tie": "tie"}
 
 
-def rating_p_wins(rating: float) -> float:
-    """P(rated model beats the unseen one) = 1/4 + rating/2 (module doc)."""
-    return 0.25 + 0.5 * float(rating)
+def rating_label(win_rate: float, rating: float, role: str, mean_rating: float) -> float:
+    """p_a_wins (strong beats weak) of a rating of the `role` model's answer (module doc)."""
+    sign = 1.0 if role == "strong" else -1.0
+    return float(np.clip(win_rate + sign * (rating - mean_rating) / 2, 0.0, 1.0))
+
+
+def _rated_role(r: dict[str, Any]) -> str:
+    return r["served_to"] or r["routed_to"]
+
+
+def _mean_rating(rated: list[dict[str, Any]], role: str) -> float:
+    """pi of a model: the mean rating of its answers (1/2 when none was rated)."""
+    ratings = [r["rating"] for r in rated if _rated_role(r) == role]
+    return float(np.mean(ratings)) if ratings else 0.5
 
 
 def feedback_battles(
     records: list[dict[str, Any]], source: str = SOURCE, report: Report | None = None
 ) -> Battles:
     """Battles from `FeedbackStore.records()` (module doc)."""
+    rated = [r for r in records if r["kind"] == "rating"]
+    prior = {role: _mean_rating(rated, role) for role in ("strong", "weak")}
     rows, no_prompt = [], 0
     for r in records:
         if r["kind"] is None:
@@ -43,11 +64,11 @@ def feedback_battles(
             no_prompt += 1
             continue
         if r["kind"] == "preference":
-            outcome, p = HARD[r["preference"]][0], np.nan
+            outcome, p = HARD[r["preference"]], np.nan
         else:
-            p = rating_p_wins(r["rating"])
-            p = p if (r["served_to"] or r["routed_to"]) == "strong" else 1.0 - p
-            outcome = "a_wins" if p > 0.5 else "b_wins"
+            x = _rated_role(r)
+            p = rating_label(r["win_rate"], r["rating"], x, prior[x])
+            outcome = str(outcome_from_p(np.array([p]))[0])
         rows.append((r["prompt"], r["strong_model"], r["weak_model"], outcome, p, source, 1.0))
     note(report, source, "feedback on decisions stored without prompt text", no_prompt)
     if not rows:

@@ -194,19 +194,22 @@ def check_tools(body: dict[str, Any]) -> None:
             raise ApiError(400, f"functions[{i}].name must be a string", param=f"functions[{i}]")
 
 
+def check_fields(body: Any, allowed: Sequence[str], usage: str) -> None:
+    """`body` is a JSON object with no field outside `allowed` (`usage` says what to send)."""
+    if not isinstance(body, dict):
+        raise ApiError(400, f"request body must be a JSON object, got {type(body).__name__}")
+    unknown = sorted(set(body) - set(allowed))
+    if unknown:
+        raise ApiError(
+            400, f"unsupported field(s) {', '.join(unknown)}; use {usage}", param=unknown[0]
+        )
+
+
 def check_route(body: Any, max_batch: int = MAX_ROUTE_BATCH) -> tuple[dict[str, Any], list[Any]]:
     """A `POST /v1/route` body: the target (`model`, or `router` with `threshold` or
     `strong_fraction`) and the prompts (`prompts`: strings or messages lists; or one
     conversation as `messages`). Values are checked by the Controller."""
-    if not isinstance(body, dict):
-        raise ApiError(400, f"request body must be a JSON object, got {type(body).__name__}")
-    unknown = sorted(set(body) - set(ROUTE_KEYS))
-    if unknown:
-        raise ApiError(
-            400,
-            f"unsupported field(s) {', '.join(unknown)}; use {', '.join(ROUTE_KEYS)}",
-            param=unknown[0],
-        )
+    check_fields(body, ROUTE_KEYS, ", ".join(ROUTE_KEYS))
     if ("prompts" in body) == ("messages" in body):
         raise ApiError(400, "give either prompts (a list) or messages (one conversation)")
     prompts = body["prompts"] if "prompts" in body else [body["messages"]]
@@ -229,15 +232,7 @@ def check_route(body: Any, max_batch: int = MAX_ROUTE_BATCH) -> tuple[dict[str, 
 def check_feedback(body: Any) -> dict[str, Any]:
     """A `POST /v1/feedback` body: `id` and one of `rating` / `preference` (values are
     checked by the feedback store)."""
-    if not isinstance(body, dict):
-        raise ApiError(400, f"request body must be a JSON object, got {type(body).__name__}")
-    unknown = sorted(set(body) - set(FEEDBACK_KEYS))
-    if unknown:
-        raise ApiError(
-            400,
-            f"unsupported field(s) {', '.join(unknown)}; use id with rating or preference",
-            param=unknown[0],
-        )
+    check_fields(body, FEEDBACK_KEYS, "id with rating or preference")
     if not isinstance(body.get("id"), str):
         raise ApiError(400, "id is required: the `routing.id` of a response", param="id")
     return body

@@ -14,11 +14,7 @@ from routellm_py.controller import Controller
 from routellm_py.data.battles import Battles
 from routellm_py.routers.base import load_router
 from routellm_py.routers.mf import MFRouter
-
-STRONG, WEAK = "gpt-4-1106-preview", "mistralai/Mixtral-8x7B-Instruct-v0.1"
-MATH = [f"solve the integral number {i} step by step" for i in range(10)]
-POEM = [f"write a short poem about flower {i}" for i in range(10)]
-FAST = dict(encoder="hashing:128", dim=16, lr=0.05, max_epochs=60, patience=5, batch_size=64)
+from tests.routers.test_mf import FAST, MATH, POEM, STRONG, WEAK
 
 
 @pytest.fixture(autouse=True)

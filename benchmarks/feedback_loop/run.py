@@ -13,8 +13,9 @@
    back through `controller.feedback`:
    - `ratings`: the routed model's gold score as a rating (the only thing a deployment
      sees without extra calls; the store's rule turns it into a soft battle);
-   - `ratings+pairwise`: additionally both models answered a seeded `--pairwise` share
-     of A (shadow calls), fed back as a preference (strong / weak / tie).
+   - `ratings+pairwise`: both models answered a seeded `--pairwise` share of A (shadow
+     calls), fed back as a preference (strong / weak / tie); the rest as ratings;
+   - `pairwise`: both models answered all of A (the most a feedback log can hold).
 3. Retrain each variant with `routellm-py train mf --data feedback:URL --init BASE`
    (hyperparameters: the base's), and evaluate base and retrained routers on B: APGR with
    a 95% bootstrap interval (1,000 resamples), the paired bootstrap interval of the APGR
@@ -124,7 +125,7 @@ def main() -> int:
     rows = {"base": evaluate(base, pb, sb, wb, None)}
     base_boot = rows["base"][1]
     fed = {}
-    for name, share in [("ratings", 0.0), ("ratings+pairwise", args.pairwise)]:
+    for name, share in [("ratings", 0.0), ("ratings+pairwise", args.pairwise), ("pairwise", 1)]:
         db = work / f"feedback-{name.replace('+', '-')}.db"
         db.unlink(missing_ok=True)
         url = f"sqlite:///{db}" if args.db is None else args.db

@@ -45,10 +45,11 @@ N_BOOT = 1000
 
 
 def traffic(
-    base, source: str, strong: str, data_dir: str | None, task: str | None
+    base, source: str, strong: str, data_dir: str | None, task: str | None, tail_chars: int
 ) -> tuple[list[str], np.ndarray, np.ndarray]:
     """(prompts, scores of `strong`, scores of the base's weak model) of `source` (only
-    `task` if given), one row per prompt text, both scored, no base training prompt."""
+    `task` if given), one row per prompt text, both scored, no base training prompt; with
+    `tail_chars`, each prompt's last `tail_chars` characters (see --tail-chars)."""
     spec = str(base.provenance.get("data", ""))
     if source in spec.split(","):
         raise SystemExit(f"the base router trained on {source} ({spec}); pick a new domain")
@@ -57,6 +58,9 @@ def traffic(
     f = t.frame.assign(s=t.scores(strong), w=t.scores(base.weak_model)).dropna(subset=["s", "w"])
     f = f.groupby("prompt", sort=False)[["s", "w"]].mean().reset_index()
     f = f[~f["prompt"].isin(set(training_prompts(base, data_dir)))]
+    if tail_chars:
+        f = f.assign(prompt=f["prompt"].str[-tail_chars:])
+        f = f.groupby("prompt", sort=False)[["s", "w"]].mean().reset_index()
     return f["prompt"].tolist(), f["s"].to_numpy(), f["w"].to_numpy()
 
 
@@ -101,6 +105,12 @@ def main() -> int:
     p.add_argument("--source", default="routerbench", help="gold score table used as traffic")
     p.add_argument("--task", default=None, help="only this task of the source (e.g. math)")
     p.add_argument(
+        "--tail-chars",
+        type=int,
+        default=0,
+        help="route on each prompt's last N characters (default 0: the whole prompt)",
+    )
+    p.add_argument(
         "--strong-scores",
         default=None,
         help="model whose scores stand for the strong endpoint (default: the router's)",
@@ -117,7 +127,7 @@ def main() -> int:
     work.mkdir(parents=True, exist_ok=True)
     base = load_router(args.base)
     strong = args.strong_scores or base.strong_model
-    prompts, s, w = traffic(base, args.source, strong, args.data_dir, args.task)
+    prompts, s, w = traffic(base, args.source, strong, args.data_dir, args.task, args.tail_chars)
     in_b = validation_mask(prompts, 0.5, args.seed)
     a, b = np.flatnonzero(~in_b), np.flatnonzero(in_b)
     pb, sb, wb = [prompts[i] for i in b], s[b], w[b]
@@ -143,6 +153,7 @@ def main() -> int:
         "base": args.base,
         "base_data": base.provenance.get("data"),
         "source": args.source,
+        "tail_chars": args.tail_chars,
         "n_traffic": len(a),
         "n_eval": len(b),
         "strong_mean_eval": float(sb.mean()),

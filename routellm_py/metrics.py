@@ -1,5 +1,6 @@
 """Router evaluation metrics: exact cost-quality curves, PGR/APGR/CPT (RouteLLM §5.1),
-Hybrid-LLM quality drop and quality-gap difference (Ding et al. 2024 §4), and $ cost.
+Hybrid-LLM quality drop and quality-gap difference (Ding et al. 2024 §4), calibration of
+win rates (ECE, Brier, log loss) and $ cost.
 
 Pure functions on arrays; nothing here knows about routers.
 
@@ -39,6 +40,22 @@ PGR_j = (G_1 + ... + G_j) / D, so APGR = sum_j (x_j - x_{j-1}) (PGR_{j-1} + PGR_
   APGRs (percentile bootstrap, Efron & Tibshirani 1993, ch. 13). Resamples whose
   strong and weak means tie (D = 0: PGR undefined) are left out.
 Percentiles are numpy's (linear interpolation).
+
+Calibration
+-----------
+A win rate p_i claims P(strong beats weak | prompt i). Its outcome is
+y_i = 1 if strong_i > weak_i, 0 if strong_i < weak_i and 1/2 on a tie (`pairwise_outcome`):
+a tie is half a win, the label RouteLLM's routers train on (`ties="half"`), so y_i is the
+expected outcome of a coin-flip tie-break. On 0/1 benchmarks most prompts tie (both right
+or both wrong); leaving them out would measure a different quantity than the router predicts.
+- Brier = (1/n) sum_i (p_i - y_i)^2 (Brier 1950).
+- Log loss = -(1/n) sum_i [y_i ln p_i + (1 - y_i) ln(1 - p_i)], p clipped to
+  [1e-12, 1 - 1e-12]; with y_i = 1/2 its minimum is ln 2 at p_i = 1/2.
+- ECE = sum_b (n_b / n) |ybar_b - pbar_b| over non-empty bins b (Naeini et al. 2015;
+  Guo et al. 2017, eq. 3), pbar_b and ybar_b the mean win rate and outcome in bin b.
+  Equal-width bins: b = min(floor(B p), B - 1), i.e. [k/B, (k+1)/B), the last one closed.
+  Equal-mass bins: b = floor(B r_i / n) with r_i = #{j : p_j < p_i}, so bins hold n/B
+  predictions each up to ties, and equal win rates always share a bin.
 """
 
 from __future__ import annotations
@@ -367,6 +384,81 @@ def avg_quality_gap_difference(
     return float(
         np.sum(p_weak * h) / np.sum(p_weak) - np.sum((1 - p_weak) * h) / np.sum(1 - p_weak)
     )
+
+
+# ---- calibration --------------------------------------------------------------------------
+BIN_STRATEGIES = ("width", "mass")
+
+
+def pairwise_outcome(strong_scores: Sequence[float], weak_scores: Sequence[float]) -> np.ndarray:
+    """Outcome of P(strong beats weak) per prompt: 1 if strong > weak, 0 if less, 1/2 on a tie
+    (module doc, Calibration). Works for 0/1 correctness and graded scores alike."""
+    s, k = _scores(strong_scores, weak_scores)
+    return 0.5 * (1.0 + np.sign(s - k))
+
+
+def _probabilities(win_rates: Sequence[float], outcomes: Sequence[float]) -> list[np.ndarray]:
+    p, y = _scores(win_rates, outcomes)
+    for name, a in (("win rates", p), ("outcomes", y)):
+        if a.min() < 0.0 or a.max() > 1.0:
+            raise ValueError(f"{name} must lie in [0, 1], got values in [{a.min()}, {a.max()}]")
+    return [p, y]
+
+
+def calibration_bins(
+    win_rates: Sequence[float], outcomes: Sequence[float], n_bins: int = 10, strategy: str = "width"
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(pbar, ybar, count) of each non-empty bin, in bin order (module doc): the points of a
+    reliability diagram. `strategy` is "width" (equal-width) or "mass" (equal-mass)."""
+    p, y = _probabilities(win_rates, outcomes)
+    if int(n_bins) != n_bins or n_bins < 1:
+        raise ValueError(f"n_bins must be a positive integer, got {n_bins!r}")
+    if strategy == "width":
+        b = np.minimum(np.floor(p * n_bins), n_bins - 1).astype(int)
+    elif strategy == "mass":
+        b = np.searchsorted(np.sort(p), p, side="left") * int(n_bins) // len(p)
+    else:
+        raise ValueError(f"strategy must be one of {BIN_STRATEGIES}, got {strategy!r}")
+    count = np.bincount(b, minlength=int(n_bins))
+    keep = count > 0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pbar = np.bincount(b, weights=p, minlength=int(n_bins)) / count
+        ybar = np.bincount(b, weights=y, minlength=int(n_bins)) / count
+    return pbar[keep], ybar[keep], count[keep]
+
+
+def expected_calibration_error(
+    win_rates: Sequence[float], outcomes: Sequence[float], n_bins: int = 10, strategy: str = "width"
+) -> float:
+    """ECE = sum_b (n_b / n) |ybar_b - pbar_b| with equal-width or equal-mass bins."""
+    pbar, ybar, count = calibration_bins(win_rates, outcomes, n_bins, strategy)
+    return float(np.sum(count * np.abs(ybar - pbar)) / count.sum())
+
+
+def brier_score(win_rates: Sequence[float], outcomes: Sequence[float]) -> float:
+    """Mean squared error of the win rates against the outcomes, (1/n) sum (p - y)^2."""
+    p, y = _probabilities(win_rates, outcomes)
+    return float(np.mean((p - y) ** 2))
+
+
+def log_loss(win_rates: Sequence[float], outcomes: Sequence[float], eps: float = 1e-12) -> float:
+    """Cross-entropy -(1/n) sum [y ln p + (1 - y) ln(1 - p)], p clipped to [eps, 1 - eps]."""
+    p, y = _probabilities(win_rates, outcomes)
+    p = np.clip(p, eps, 1.0 - eps)
+    return float(-np.mean(y * np.log(p) + (1.0 - y) * np.log1p(-p)))
+
+
+def calibration_summary(
+    win_rates: Sequence[float], outcomes: Sequence[float], n_bins: int = 10
+) -> dict[str, float]:
+    """ECE (both binnings), Brier and log loss in one dict, with the number of prompts."""
+    return {
+        "n": len(np.asarray(win_rates)),
+        "ece_width": expected_calibration_error(win_rates, outcomes, n_bins, "width"),
+        "ece_mass": expected_calibration_error(win_rates, outcomes, n_bins, "mass"),
+        "brier": brier_score(win_rates, outcomes),
+        "log_loss": log_loss(win_rates, outcomes),
+    }
 
 
 # ---- cost ---------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """An OpenAI-compatible HTTP server around a `Controller` (FastAPI + uvicorn, extra `[serve]`).
 
 Endpoints: `POST /v1/chat/completions` (JSON or SSE streaming, OpenAI format),
-`POST /v1/route` (win rates and decisions for a batch, no LLM call), `GET /v1/models`
+`POST /v1/route` (win rates and decisions for a batch, no LLM call), `POST /v1/feedback`
+(the outcome of a routed response, by its routing `id`), `GET /v1/models`
 (usable router model ids), `GET /health`, `GET /stats` (counters), `GET /metrics`
 (Prometheus text, `server_metrics`).
 Every error is an OpenAI-style JSON body `{"error": {message, type, param, code}}` with a
@@ -50,6 +51,7 @@ BODY_TIMEOUT_S = 30.0
 MAX_JSON_DEPTH = 64
 MAX_ROUTE_BATCH = 1024
 ROUTE_KEYS = ("model", "router", "threshold", "strong_fraction", "prompts", "messages")
+FEEDBACK_KEYS = ("id", "rating", "preference")
 # Idle keep-alive connections are closed after this long. Longer than clients' own idle
 # expiry (httpx, hence the openai client: 5 s), so the client always closes first: with
 # equal timeouts (uvicorn's default is 5 s) a request sent just as the server closes the
@@ -194,19 +196,22 @@ def check_tools(body: dict[str, Any]) -> None:
             raise ApiError(400, f"functions[{i}].name must be a string", param=f"functions[{i}]")
 
 
+def check_fields(body: Any, allowed: Sequence[str], usage: str) -> None:
+    """`body` is a JSON object with no field outside `allowed` (`usage` says what to send)."""
+    if not isinstance(body, dict):
+        raise ApiError(400, f"request body must be a JSON object, got {type(body).__name__}")
+    unknown = sorted(set(body) - set(allowed))
+    if unknown:
+        raise ApiError(
+            400, f"unsupported field(s) {', '.join(unknown)}; use {usage}", param=unknown[0]
+        )
+
+
 def check_route(body: Any, max_batch: int = MAX_ROUTE_BATCH) -> tuple[dict[str, Any], list[Any]]:
     """A `POST /v1/route` body: the target (`model`, or `router` with `threshold` or
     `strong_fraction`) and the prompts (`prompts`: strings or messages lists; or one
     conversation as `messages`). Values are checked by the Controller."""
-    if not isinstance(body, dict):
-        raise ApiError(400, f"request body must be a JSON object, got {type(body).__name__}")
-    unknown = sorted(set(body) - set(ROUTE_KEYS))
-    if unknown:
-        raise ApiError(
-            400,
-            f"unsupported field(s) {', '.join(unknown)}; use {', '.join(ROUTE_KEYS)}",
-            param=unknown[0],
-        )
+    check_fields(body, ROUTE_KEYS, ", ".join(ROUTE_KEYS))
     if ("prompts" in body) == ("messages" in body):
         raise ApiError(400, "give either prompts (a list) or messages (one conversation)")
     prompts = body["prompts"] if "prompts" in body else [body["messages"]]
@@ -224,6 +229,15 @@ def check_route(body: Any, max_batch: int = MAX_ROUTE_BATCH) -> tuple[dict[str, 
                 param=f"prompts[{i}]",
             )
     return {k: body[k] for k in ROUTE_KEYS[:4] if k in body}, prompts
+
+
+def check_feedback(body: Any) -> dict[str, Any]:
+    """A `POST /v1/feedback` body: `id` and one of `rating` / `preference` (values are
+    checked by the feedback store)."""
+    check_fields(body, FEEDBACK_KEYS, "id with rating or preference")
+    if not isinstance(body.get("id"), str):
+        raise ApiError(400, "id is required: the `routing.id` of a response", param="id")
+    return body
 
 
 def _no_constant(name: str) -> Any:
@@ -462,6 +476,7 @@ def create_app(
             "data": [
                 {
                     "index": i,
+                    "id": r["id"],
                     "win_rate": r["win_rate"],
                     "routed_to": r["routed_to"],
                     "model": r["routed_model"],
@@ -469,6 +484,17 @@ def create_app(
                 for i, r in enumerate(records)
             ],
         }
+
+    @app.post("/v1/feedback")
+    async def feedback(request: Request) -> dict[str, Any]:
+        """The outcome of a routed response: a rating or a pairwise preference."""
+        authorize(request)
+        body = check_feedback(await read_json(request, max_body_bytes, body_timeout))
+        try:
+            stored = await asyncio.to_thread(controller.feedback, **body)
+        except RoutingError as e:
+            raise ApiError.from_exception(e) from e
+        return {"object": "routing.feedback", **stored}
 
     @app.post("/v1/chat/completions")
     async def chat_completions(request: Request) -> Any:

@@ -16,7 +16,12 @@ Steps 2-3 are skipped with `decontaminate=False`.
 Significance, per benchmark (`metrics`, section Significance): the random band (2.5-97.5
 percentile of APGR over 1,000 seeded random routers on the same prompts) and, per row, a
 bootstrap 95% interval of APGR (1,000 seeded resamples of the prompts). A router is
-"above band" when its APGR exceeds the band's upper edge. Beside `oracle` and
+"above band" when its APGR exceeds the band's upper edge.
+
+Calibration, per router row: ECE (10 equal-width bins) and Brier score of its win rates
+against the outcome strong > weak (ties 1/2; `metrics`, section Calibration), and a
+reliability diagram per benchmark (`<name>_reliability.png`). Oracle and random rows have
+no win rates, so no figures. Beside `oracle` and
 `random (expected)` (whose interval is the band), every table has the untrained `length`
 router as a baseline row: a learned router should beat the coin and the ruler.
 """
@@ -49,8 +54,10 @@ CI = ("APGR 2.5%", "APGR 97.5%")
 META_FIELDS = (
     "name", "strong_model", "weak_model", "n_total", "n_evaluated", "dropped",
     "cosine_by_router", "strong_mean", "weak_mean", "random_band", "input_tokens",
-    "output_tokens", "notes",
+    "output_tokens", "notes", "reliability",
 )  # fmt: skip
+RELIABILITY_BINS = 10
+Reliability = dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]  # label -> pbar, ybar, n
 
 
 @dataclass
@@ -74,6 +81,7 @@ class BenchmarkResult:
     random_band: tuple[float, float] = (float("nan"), float("nan"))
     band_curve: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # grid, low, high
     notes: list[str] = field(default_factory=list)
+    reliability: Reliability = field(default_factory=dict)
 
 
 def resolve_routers(routers: Sequence[str | Router]) -> dict[str, Router]:
@@ -207,6 +215,16 @@ def _row(
     return row
 
 
+def _calibration(rates: np.ndarray | None, outcomes: np.ndarray) -> dict[str, float]:
+    """ECE (equal-width) and Brier of a router's win rates; NaN for rows without any."""
+    if rates is None:
+        return {"ECE": float("nan"), "Brier": float("nan")}
+    return {
+        "ECE": M.expected_calibration_error(rates, outcomes, RELIABILITY_BINS, "width"),
+        "Brier": M.brier_score(rates, outcomes),
+    }
+
+
 @dataclass
 class Evaluation:
     """What `evaluate` returns: curves, the table, notes, mean input tokens, the band."""
@@ -217,6 +235,7 @@ class Evaluation:
     input_tokens: float
     random_band: tuple[float, float]
     band_curve: tuple[np.ndarray, np.ndarray, np.ndarray]
+    reliability: Reliability
 
 
 def evaluate(
@@ -253,16 +272,19 @@ def evaluate(
     rates[ORACLE], kinds[ORACLE] = s - w, "baseline"  # the oracle routes by the gain itself
     curves = {label: M.routed_curve(r, s, w) for label, r in rates.items()}
     curves[RANDOM] = M.random_curve(s, w)
+    outcomes = M.pairwise_outcome(s, w)
+    probs = {k: r for k, r in rates.items() if k != ORACLE}  # the oracle's "rate" is a gain
     rows = []
     for label, r in rates.items():
         ci = M.percentile_interval(M.bootstrap_apgrs(r, s, w, N_BOOT))
-        rows.append(
-            _row(label, kinds[label], curves[label], ci, band, (strong, weak), tokens, notes)
-        )
-    rows.append(_row(RANDOM, "baseline", curves[RANDOM], band, band, (strong, weak), tokens, notes))
+        row = _row(label, kinds[label], curves[label], ci, band, (strong, weak), tokens, notes)
+        rows.append({**row, **_calibration(probs.get(label), outcomes)})
+    row = _row(RANDOM, "baseline", curves[RANDOM], band, band, (strong, weak), tokens, notes)
+    rows.append({**row, **_calibration(None, outcomes)})
     grid = np.linspace(0, 1, 101)
     band_curve = (grid, *M.random_curve_band(s, w, grid, n_routers=N_RANDOM))
-    return Evaluation(curves, pd.DataFrame(rows), notes, tokens[0], band, band_curve)
+    reliability = {k: M.calibration_bins(r, outcomes, RELIABILITY_BINS) for k, r in probs.items()}
+    return Evaluation(curves, pd.DataFrame(rows), notes, tokens[0], band, band_curve, reliability)
 
 
 def run_benchmark(
@@ -316,6 +338,7 @@ def run_benchmark(
             random_band=ev.random_band,
             band_curve=ev.band_curve,
             notes=ev.notes,
+            reliability=ev.reliability,
         )
         if out is not None:
             write_result(results[name], Path(out))
@@ -341,7 +364,7 @@ def format_result(r: BenchmarkResult) -> str:
     for c in t.columns:
         if c.startswith("CPT"):
             t[c] = t[c].map(lambda v: "never" if np.isnan(v) else f"{v:.1%}")
-        elif c.startswith("$"):
+        elif c.startswith("$") or c in ("ECE", "Brier"):
             t[c] = t[c].map(lambda v: "n/a" if np.isnan(v) else f"{v:.3f}")
     mark = r.table["above band"].map({True: " *", False: ""})
     t["APGR"] = r.table["APGR"].map(lambda v: f"{v:.4f}") + mark
@@ -359,12 +382,16 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
 def write_result(r: BenchmarkResult, out: Path) -> list[Path]:
     """`<out>/<name>.csv` (the table), `.json` (table, counts, curves and routers' thresholds
-    on a 1% grid), `.png`."""
-    from routellm_py.benchmarks.plots import plot_curves
+    on a 1% grid), `.png` and `<name>_reliability.png` (reliability diagram)."""
+    from routellm_py.benchmarks.plots import plot_curves, plot_reliability
 
     out.mkdir(parents=True, exist_ok=True)
     grid = np.linspace(0, 1, 101)
     meta: dict[str, Any] = {k: getattr(r, k) for k in META_FIELDS}
+    meta["reliability"] = {
+        k: {"mean_win_rate": p.tolist(), "mean_outcome": y.tolist(), "n": n.tolist()}
+        for k, (p, y, n) in r.reliability.items()
+    }
     meta["rows"] = json.loads(r.table.to_json(orient="records"))
     meta["curves"] = {"strong_fraction": grid.tolist()}
     meta["curves"].update({k: c.at(grid).tolist() for k, c in r.curves.items()})
@@ -379,11 +406,12 @@ def write_result(r: BenchmarkResult, out: Path) -> list[Path]:
         meta["random_band_curve"] = {
             "strong_fraction": band_grid.tolist(), "low": low.tolist(), "high": high.tolist()
         }  # fmt: skip
-    paths = [out / f"{r.name}.csv", out / f"{r.name}.json", out / f"{r.name}.png"]
+    paths = [out / f"{r.name}{ext}" for ext in (".csv", ".json", ".png", "_reliability.png")]
     atomic_write_bytes(paths[0], r.table.to_csv(index=False).encode())
     atomic_write_bytes(paths[1], (json.dumps(meta, indent=1) + "\n").encode())
     title = f"{r.name} ({r.n_evaluated} prompts)"
     atomic_write_bytes(paths[2], plot_curves(r.curves, title, r.band_curve))
+    atomic_write_bytes(paths[3], plot_reliability(r.reliability, title))
     return paths
 
 

@@ -1,5 +1,6 @@
 """Performance vs % strong calls, every router with the oracle and random baselines, and
-the band of 95% of seeded random routers (pointwise 2.5-97.5 percentile)."""
+the band of 95% of seeded random routers (pointwise 2.5-97.5 percentile); reliability
+diagrams of win rates (mean outcome vs mean win rate per bin)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,21 @@ STYLES = {
 }
 
 
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _png(fig) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=120, bbox_inches="tight")
+    return buf.getvalue()
+
+
 def plot_curves(
     curves: dict[str, Curve],
     title: str,
@@ -22,11 +38,7 @@ def plot_curves(
 ) -> bytes:
     """PNG bytes of the curves (matplotlib Agg backend, imported here so imports stay light);
     `band` = (strong fractions, low, high) is shaded as the random routers' band."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6.4, 4.4))
     try:
         if band is not None:
@@ -42,8 +54,30 @@ def plot_curves(
         ax.set_xlim(0, 100)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=120, bbox_inches="tight")
+        return _png(fig)
     finally:
         plt.close(fig)
-    return buf.getvalue()
+
+
+def plot_reliability(
+    bins: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]], title: str
+) -> bytes:
+    """PNG bytes of a reliability diagram: per router, the mean outcome (strong beats weak,
+    ties 1/2) against the mean win rate of each non-empty bin, marker area ~ prompts."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(4.8, 4.8))
+    try:
+        ax.plot([0, 1], [0, 1], color="black", ls="--", lw=1, label="perfectly calibrated")
+        for label, (pbar, ybar, n) in bins.items():
+            line = ax.plot(pbar, ybar, marker=None, lw=1.2, label=label)[0]
+            ax.scatter(pbar, ybar, s=8 + 200 * n / n.sum(), color=line.get_color(), alpha=0.8)
+        ax.set_xlabel("mean win rate in bin (P(strong beats weak))")
+        ax.set_ylabel("mean outcome (strong > weak; tie = 1/2)")
+        ax.set_title(f"reliability: {title}")
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+        return _png(fig)
+    finally:
+        plt.close(fig)

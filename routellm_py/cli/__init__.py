@@ -22,6 +22,7 @@ COMMANDS = {
     "route": "routellm_py.cli.route",
     "score": "routellm_py.cli.score",
     "push": "routellm_py.cli.push",
+    "feedback": "routellm_py.cli.feedback",
 }
 
 

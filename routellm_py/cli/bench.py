@@ -2,10 +2,12 @@
 [--eval-set csv:my_eval.csv] [--overhead]`.
 
 Prints one table per benchmark (APGR with a bootstrap 95% interval, CPT(50%), CPT(80%),
-$/1k queries; rows for each router, then the untrained `length` baseline, the oracle and
-random) headed by the random band (2.5-97.5 percentile of APGR over 1,000 seeded random
-routers; `*` marks APGRs above it), and writes CSV, JSON and PNG results (the band shaded)
-under --out (see benchmarks/README.md).
+$/1k queries, and the calibration of each router's win rates: ECE over 10 equal-width
+bins and Brier score against the outcome strong > weak, ties 1/2; rows for each router,
+then the untrained `length` baseline, the oracle and random) headed by the random band
+(2.5-97.5 percentile of APGR over 1,000 seeded random routers; `*` marks APGRs above it),
+and writes CSV, JSON and PNG results (the band shaded; `<benchmark>_reliability.png`, the
+reliability diagram) under --out (see benchmarks/README.md).
 
 --eval-set FORMAT:PATH (csv, jsonl or parquet; repeatable) adds your own prompts with the
 strong and weak models' scores (columns prompt, strong_score, weak_score: 0/1 or graded;

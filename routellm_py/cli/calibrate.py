@@ -5,6 +5,13 @@ Prints the threshold that sends the requested share of calls to the strong model
 line; or .jsonl with a "prompt" field), or the prompts of an eval set (--eval-set
 FORMAT:PATH, as `bench` takes it), else every bundled training prompt that is not a
 benchmark prompt.
+
+`routellm-py calibrate --fit-calibrator --router PATH [--data SOURCES]` instead fits the
+checkpoint's win-rate calibrator (`routers/calibration.py`: temperature, Platt or isotonic,
+chosen by cross-validated log loss) on the gold score tables SOURCES (default: the
+router's training sources), using only prompts the router did not fit; it writes
+`calibration.json` and a "## Calibration" section of the model card into PATH and prints
+ECE, Brier and log loss before and after.
 """
 
 from __future__ import annotations
@@ -20,7 +27,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--router", required=True, help="router name or checkpoint path")
     p.add_argument(
-        "--strong-pct", type=float, required=True, help="share of calls to the strong model, 0-1"
+        "--strong-pct", type=float, default=None, help="share of calls to the strong model, 0-1"
+    )
+    p.add_argument(
+        "--fit-calibrator",
+        action="store_true",
+        help="fit and store the checkpoint's win-rate calibrator instead (see above)",
+    )
+    p.add_argument(
+        "--data", default=None, help="with --fit-calibrator: gold score tables, e.g. mmlu-gold"
     )
     which = p.add_mutually_exclusive_group()
     which.add_argument(
@@ -40,6 +55,10 @@ def run(args: argparse.Namespace) -> int:
     from routellm_py.calibration import calibration_report, read_prompts_file
     from routellm_py.routers.base import load_router
 
+    if args.fit_calibrator:
+        return fit(args)
+    if args.strong_pct is None:
+        raise ValueError("--strong-pct is required (or --fit-calibrator)")
     if not 0.0 <= args.strong_pct <= 1.0:
         raise ValueError(f"--strong-pct must be in [0, 1] (a fraction), got {args.strong_pct}")
     prompts = read_prompts_file(args.prompts) if args.prompts else None
@@ -56,4 +75,24 @@ def run(args: argparse.Namespace) -> int:
         f"strong-call fraction on {rep.n_prompts} calibration prompts: "
         f"{rep.strong_fraction:.4f} (requested {rep.requested:.4f})"
     )
+    return 0
+
+
+def fit(args: argparse.Namespace) -> int:
+    """`--fit-calibrator`: fit, store and print the checkpoint's win-rate calibrator."""
+    from routellm_py.routers.calibration import calibrate_checkpoint
+
+    rec = calibrate_checkpoint(args.router, args.data, args.data_dir)
+    print(f"{args.router}: {rec['method']} calibrator on {rec['data']['description']}")
+    print(f"{rec['data']['n_prompts']} prompts; outcome: {rec['data']['outcome']}")
+    cv = ", ".join(f"{m} {v:.4f}" for m, v in rec["cv_log_loss"].items())
+    print(f"{rec['selection']}: {cv}")
+    print(f"{'win rates':<26} {'ECE width':>9} {'ECE mass':>9} {'Brier':>7} {'log loss':>8}")
+    for label, key in [("raw", "before"), ("calibrated (out-of-fold)", "after_cross_validated")]:
+        m = rec[key]
+        print(
+            f"{label:<26} {m['ece_width']:>9.4f} {m['ece_mass']:>9.4f} {m['brier']:>7.4f} "
+            f"{m['log_loss']:>8.4f}"
+        )
+    print(f"wrote {args.router}/calibration.json and the model card's calibration section")
     return 0

@@ -126,6 +126,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="seconds per state call before routing goes on locally (default 0.05)",
     )
     p.add_argument("--log-prompts", action="store_true", help="log prompt text (off by default)")
+    p.add_argument(
+        "--feedback-db",
+        default=None,
+        help="store decisions and POST /v1/feedback outcomes: sqlite:///PATH or postgresql://...",
+    )
+    p.add_argument(
+        "--store-prompts",
+        action="store_true",
+        help="keep prompt text in the feedback database (off by default; needed to retrain)",
+    )
     p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     add_data_dir(p)
     p.set_defaults(func=run)
@@ -203,6 +213,8 @@ def controller_kwargs(args: argparse.Namespace) -> dict[str, Any]:
         "config": routers_config,
         "api_base": args.api_base,
         "data_dir": args.data_dir,
+        "feedback_db": args.feedback_db,
+        "store_prompts": args.store_prompts,
         **options,
     }
 

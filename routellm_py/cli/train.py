@@ -1,7 +1,12 @@
-"""`routellm-py train ROUTER --data SOURCES --out DIR [router hyperparameters]`.
+"""`routellm-py train ROUTER --data SOURCES --out DIR [--init CHECKPOINT] [hyperparameters]`.
 
 Every constructor parameter of the router class with a plain default becomes a flag
 (`n_epochs` -> `--n-epochs`), so a new router needs no CLI code.
+
+`--init CHECKPOINT` warm-starts from a trained router of the same kind (routers whose `fit`
+takes `init`, e.g. mf): its strong/weak pair and hyperparameters are the defaults, its
+weights the starting point, e.g. `train mf --data feedback:sqlite:///fb.db --init
+routers/mf --out routers/mf-feedback`. Provenance records the checkpoint and its data.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("router", help="registry name, e.g. mf, sw_ranking, bert")
     p.add_argument("--data", required=False, help="comma-separated sources (see data/README.md)")
     p.add_argument("--out", required=False, help="checkpoint directory to write")
+    p.add_argument("--init", default=None, help="warm-start from this checkpoint (e.g. mf)")
     p.add_argument("-h", "--help", action="store_true", help="show options, with the router's")
     add_data_dir(p)
     add_models(p)
@@ -58,14 +64,15 @@ def run(args: argparse.Namespace) -> int:
     if args.help or not args.data or not args.out:
         opts.print_help()
         return 0 if args.help else 2
+    init, fit_kwargs = _init(cls, args.init, opts)
     params: dict[str, Any] = vars(opts.parse_args(args.extra))
-    battles = load_sources(args.data, data_dir=args.data_dir, strong=args.strong, weak=args.weak)
+    strong, weak = (init.strong_model, init.weak_model) if init else (args.strong, args.weak)
+    battles = load_sources(args.data, data_dir=args.data_dir, strong=strong, weak=weak)
     print(battles.summary().to_string(), file=sys.stderr)
-    router = cls(strong_model=args.strong, weak_model=args.weak, **params)
+    router = cls(strong_model=strong, weak_model=weak, **params)
     # Routers that read more than battles (e.g. quality_gap's scores) take the data dir too.
-    fit_kwargs = (
-        {"data_dir": args.data_dir} if "data_dir" in inspect.signature(cls.fit).parameters else {}
-    )
+    if "data_dir" in inspect.signature(cls.fit).parameters:
+        fit_kwargs["data_dir"] = args.data_dir
     router.fit(battles, **fit_kwargs)
     prompts = sorted(set(battles.frame["prompt"]))
     router.provenance = {
@@ -74,7 +81,29 @@ def run(args: argparse.Namespace) -> int:
         "n_battles": len(battles),
         "train_prompts_sha256": hashlib.sha256("\x00".join(prompts).encode()).hexdigest(),
         **router.provenance,
+        **({"init": _init_provenance(args.init, init)} if init else {}),
     }
     out = router.save(args.out)
     print(f"saved {cls.name} router to {out}")
     return 0
+
+
+def _init(cls: type, path: str | None, opts: argparse.ArgumentParser) -> tuple[Any, dict[str, Any]]:
+    """(the --init router or None, fit kwargs); its params become the flags' defaults."""
+    if path is None:
+        return None, {}
+    from routellm_py.routers.base import Router
+
+    if "init" not in inspect.signature(cls.fit).parameters:
+        raise ValueError(f"router {cls.name!r} cannot warm-start: its fit takes no init")
+    init = Router.load(path)
+    if not isinstance(init, cls):
+        raise ValueError(f"--init {path} holds a {init.name!r} router, not {cls.name!r}")
+    flags = {a.dest for a in opts._actions}
+    opts.set_defaults(**{k: v for k, v in init.get_params().items() if k in flags})
+    return init, {"init": init}
+
+
+def _init_provenance(path: str, init: Any) -> dict[str, Any]:
+    """What the warm start started from: the checkpoint, its weights' id and its data."""
+    return {"checkpoint": str(path), "fingerprint": init.fingerprint(), **init.provenance}

@@ -168,6 +168,7 @@ class Controller(Routing):
         w = float(self.routers[spec.router].win_rate([text])[0])
         t = self.threshold(spec, w)
         plan = self._plan(spec, t, w, started)
+        self._store(plan.routing, text)
         litellm = load_litellm()
         for attempt in plan:
             time.sleep(attempt.delay)
@@ -198,6 +199,7 @@ class Controller(Routing):
         else:  # calibration or a budget's (possibly remote) state: off the event loop
             t = await loop.run_in_executor(self._executor(), self.threshold, spec, w)
         plan = self._plan(spec, t, w, started)
+        self._store(plan.routing, text)
         litellm = load_litellm()
         try:
             for attempt in plan:

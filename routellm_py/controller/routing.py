@@ -5,6 +5,10 @@ comes from a model string (`router-mf-0.116`) or is calibrated for a target shar
 calls (`router-mf-s0.3`: the (1 - 0.3) quantile of win rates on calibration prompts), or
 adapts online to hold a share of strong calls on live traffic (`router-mf-b0.3`: a
 `Budget` per router and target, its window in `budget_state`; see `routellm_py.policy`).
+
+Every routing record has an `id`. With a feedback database (`feedback_db`, see
+`routellm_py.feedback.store`) each decision is stored (its prompt only with
+`store_prompts`) and `feedback(id, rating=... | preference=...)` records its outcome.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import uuid
 import weakref
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -78,6 +83,9 @@ class Routing:
     Budgets (`router-<name>-b<fraction>`) keep their window of `budget_window` requests,
     feedback step `budget_step` (see `Budget`), in `budget_state(key, window)` (default:
     in-process; `routellm_py.policy.redis_state` shares it across processes).
+    `feedback_db`: `sqlite:///PATH` or `postgresql://...` to store decisions and feedback
+    (prompt text only if `store_prompts`); a failed store write is logged, never fails a
+    request.
     """
 
     def __init__(
@@ -100,6 +108,8 @@ class Routing:
         budget_state: StateFactory = local_state,
         budget_window: int = DEFAULT_WINDOW,
         budget_step: float = DEFAULT_STEP,
+        feedback_db: str | None = None,
+        store_prompts: bool = False,
     ) -> None:
         if route_on not in ("last_user", "window"):
             raise ValueError(f"route_on must be 'last_user' or 'window', got {route_on!r}")
@@ -128,6 +138,11 @@ class Routing:
         self._batchers: weakref.WeakKeyDictionary[Any, dict[str, WinRateBatcher]] = (
             weakref.WeakKeyDictionary()
         )
+        self.feedback_store = None
+        if feedback_db is not None:
+            from routellm_py.feedback.store import FeedbackStore
+
+            self.feedback_store = FeedbackStore(feedback_db, store_prompts)
 
     def spec(
         self,
@@ -212,11 +227,13 @@ class Routing:
         self, prompts: Sequence[str | Sequence[dict[str, Any]]], router: str
     ) -> list[float]:
         """P(strong wins) per prompt (or messages list), batched; routes on the configured text."""
+        self.spec(router=router, threshold=0.0)
+        return [float(w) for w in self.routers[router].win_rate(self._texts(prompts))]
+
+    def _texts(self, prompts: Sequence[str | Sequence[dict[str, Any]]]) -> list[str]:
         if isinstance(prompts, str | bytes):
             raise TypeError("prompts must be a list of prompts, not one string; wrap it: [prompt]")
-        self.spec(router=router, threshold=0.0)
-        texts = [self._text(prompt_to_messages(p)) for p in prompts]
-        return [float(w) for w in self.routers[router].win_rate(texts)]
+        return [self._text(prompt_to_messages(p)) for p in prompts]
 
     def decide(
         self,
@@ -232,9 +249,12 @@ class Routing:
         threshold / strong_fraction."""
         spec = self.spec(model, router, threshold, strong_fraction)
         t = None if spec.budget is not None else self.threshold(spec)
+        texts = self._texts(prompts)
         records = []
-        for w in self.win_rates(prompts, spec.router):
+        for w, text in zip(self.routers[spec.router].win_rate(texts), texts, strict=True):
+            w = float(w)
             routing = self._decision(spec, self.threshold(spec, w) if t is None else t, w)
+            self._store(routing, text)
             self._emit("route", routing)
             records.append(routing)
         return records
@@ -268,6 +288,7 @@ class Routing:
     def _decision(self, spec: RouteSpec, threshold: float, win_rate: float) -> dict[str, Any]:
         strong = win_rate >= threshold
         return {
+            "id": f"rt-{uuid.uuid4().hex}",
             "router": spec.router,
             "threshold": threshold,
             "strong_fraction": spec.strong_fraction,
@@ -278,7 +299,49 @@ class Routing:
             "route_on": self.route_on,
         }
 
+    # ---- feedback ---------------------------------------------------------------------------
+    def feedback(
+        self, id: str, rating: str | float | None = None, preference: str | None = None
+    ) -> dict[str, Any]:
+        """Record the outcome of the decision `id` (a routing record's id): a `rating` of
+        the answer ("good", "bad" or a number in [0, 1]) or a pairwise `preference` between
+        both models' answers ("strong", "weak", "tie"). Raises `FeedbackError` (400 bad
+        value, 404 unknown id, 409 repeated feedback; 501 without a feedback database)."""
+        from routellm_py.feedback.store import FeedbackError
+
+        if self.feedback_store is None:
+            raise FeedbackError(
+                "feedback is off: no feedback database (start the server with --feedback-db "
+                "sqlite:///PATH, or pass feedback_db= to the controller)",
+                status=501,
+                code="feedback_disabled",
+            )
+        return self.feedback_store.add_feedback(id, rating, preference)
+
+    def _store(self, routing: dict[str, Any], text: str) -> None:
+        """Store a decision (with `text` if prompts are stored); errors are logged."""
+        if self.feedback_store is None:
+            return
+        router = self.routers[routing["router"]]
+        try:
+            self.feedback_store.record_decision(
+                routing, router.strong_model, router.weak_model, text
+            )
+        except Exception:
+            log.exception("feedback store: decision %s was not stored", routing["id"])
+
+    def _store_served(self, routing: dict[str, Any]) -> None:
+        if self.feedback_store is None or not routing.get("served_model"):
+            return
+        served = "strong" if routing["served_model"] == self.strong.model else "weak"
+        try:
+            self.feedback_store.mark_served(routing["id"], served)
+        except Exception:
+            log.exception("feedback store: served model of %s was not stored", routing["id"])
+
     def _emit(self, event: str, routing: dict[str, Any]) -> None:
+        if event == "completion":
+            self._store_served(routing)
         if self.on_decision is None:
             return
         try:
@@ -326,6 +389,8 @@ class Routing:
             self._batchers.clear()  # they hold the pool
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
+        if self.feedback_store is not None:
+            self.feedback_store.close()
 
     def __enter__(self) -> Routing:
         return self

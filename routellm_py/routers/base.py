@@ -19,11 +19,14 @@ import secrets
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import numpy as np
 
 from routellm_py.data.aliases import DEFAULT_STRONG, DEFAULT_WEAK, canonical_model
+
+if TYPE_CHECKING:
+    from routellm_py.routers.calibration import Calibrator
 
 FORMAT_VERSION = 1
 CONFIG_FILE = "config.json"
@@ -157,21 +160,23 @@ class Router(ABC):
         self.weak_model = canonical_model(weak_model)
         self.provenance: dict[str, Any] = {}
         self.checkpoint_dir: Path | None = None
+        self.calibrator: Calibrator | None = None  # `calibration.json` of the checkpoint
 
     # ---- scoring -------------------------------------------------------------------------
     @abstractmethod
     def _win_rate(self, prompts: list[str]) -> np.ndarray:
         """P(strong wins) for validated prompts, shape (len(prompts),)."""
 
-    def win_rate(self, prompts: Sequence[str]) -> np.ndarray:
-        """P(strong beats weak) for each prompt, batched; values in [0, 1]."""
+    def win_rate(self, prompts: Sequence[str], raw: bool = False) -> np.ndarray:
+        """P(strong beats weak) for each prompt, batched; values in [0, 1]. Calibrated when
+        the checkpoint has a calibrator (`routers.calibration`), unless `raw`."""
         prompts = validate_prompts(prompts)
         out = np.asarray(self._win_rate(prompts), dtype=np.float64).reshape(-1)
         if out.shape != (len(prompts),):
             raise RuntimeError(f"{self.name}: got {out.shape} win rates for {len(prompts)}")
         if not np.all(np.isfinite(out)) or out.min() < 0.0 or out.max() > 1.0:
             raise RuntimeError(f"{self.name}: win rates outside [0, 1]")
-        return out
+        return out if raw or self.calibrator is None else self.calibrator(out)
 
     def route_batch(self, prompts: Sequence[str], threshold: float) -> list[str]:
         """'strong' where win_rate >= threshold, else 'weak' (RouteLLM §3, R^alpha)."""
@@ -263,8 +268,11 @@ class Router(ABC):
                 + f": {e}"
             ) from e
         router.provenance = config.get("provenance", {})
+        from routellm_py.routers.calibration import read_calibrator
+
         try:
             router._load_state(d)
+            router.calibrator = read_calibrator(d)
         except (OSError, KeyError, ValueError) as e:
             raise CheckpointError(f"{d}: weights are missing or corrupt: {e}") from e
         router.checkpoint_dir = d

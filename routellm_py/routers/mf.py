@@ -9,7 +9,9 @@ P(m_a beats m_b | q) = sigmoid(s(m_a, q) - s(m_b, q)); the win rate is
 P(strong beats weak). Training minimises weighted binary cross-entropy on battles against
 the soft label (a source's fractional preference where given; ties per `ties`, see
 `routellm_py.embeddings.router`), with Adam, a seeded shuffle and early stopping on the
-validation loss of held-out prompts.
+validation loss of held-out prompts. `fit(battles, init=router)` warm-starts from a trained
+MF router (same encoder and dim): its projection, classifier and model vectors are the
+starting point, and models new to the battles start at random.
 
 Scoring needs no torch: s(m, q) = e_q . z_m with z_m = W_proj^T (normalize(v_m) ⊙ w), so
 all models' scores for a batch are one matrix product.
@@ -100,14 +102,20 @@ class MFRouter(EmbeddingRouter):
 
     # ---- training --------------------------------------------------------------------
     def fit(
-        self, battles: Battles, progress: bool = True, data_dir: str | Path | None = None
+        self,
+        battles: Battles,
+        progress: bool = True,
+        data_dir: str | Path | None = None,
+        init: MFRouter | None = None,
     ) -> MFRouter:
-        """Train the model table on battles (BCE, Adam, early stopping on held-out prompts);
-        `data_dir` locates the score tables of the difficulty label schemes."""
+        """Train the model table on battles (BCE, Adam, early stopping on held-out prompts),
+        starting from the weights of `init` if given (warm start); `data_dir` locates the
+        score tables of the difficulty label schemes."""
         import torch
 
         table = training_table(self.training_battles(battles, data_dir), self.ties)
-        self.models = sorted(set(table.model_a) | set(table.model_b))
+        known = set(init.models) if init is not None else set()
+        self.models = sorted(set(table.model_a) | set(table.model_b) | known)
         for role, m in (("strong", self.strong_model), ("weak", self.weak_model)):
             if m not in self.models:
                 raise ValueError(
@@ -127,6 +135,8 @@ class MFRouter(EmbeddingRouter):
         try:
             torch.manual_seed(self.seed)
             net = _mf_net(len(self.models), emb.shape[1], self.dim)
+            if init is not None:
+                _warm_start(net, init, self)
             report = _train(
                 net, emb, (table.prompt_idx, a, b, y, w), is_val, self._hyper(), progress
             )
@@ -234,6 +244,24 @@ def _mf_net(n_models: int, text_dim: int, dim: int) -> Any:
             return self.P.weight, self.text_proj.weight, self.classifier.weight
 
     return Net()
+
+
+def _warm_start(net: Any, init: MFRouter, router: MFRouter) -> None:
+    """Copy `init`'s weights into `net` (rows of `router.models` that `init` knows)."""
+    import torch
+
+    if (init.encoder, init.dim) != (router.encoder, router.dim):
+        raise ValueError(
+            f"--init router has encoder {init.encoder!r} and dim {init.dim}; this one "
+            f"{router.encoder!r} and {router.dim}: warm start needs the same"
+        )
+    w = {k: torch.from_numpy(v) for k, v in init._weights.items()}
+    with torch.no_grad():
+        net.text_proj.weight.copy_(w["text_proj"])
+        net.classifier.weight.copy_(w["classifier"].reshape(1, -1))
+        for i, m in enumerate(router.models):
+            if m in init.models:
+                net.P.weight[i] = w["model_embeddings"][init.models.index(m)]
 
 
 def _prompt_groups(prompt_idx: np.ndarray, battles: np.ndarray, batch_size: int, rng) -> list:

@@ -16,7 +16,7 @@ from routellm_py.routers.base import Router, load_router
 from routellm_py.routers.random import RandomRouter
 
 COLUMNS = ["router", "kind", "APGR", "APGR 2.5%", "APGR 97.5%", "above band"]
-COLUMNS += ["CPT(50%)", "CPT(80%)", "$/1k @CPT(50%)"]
+COLUMNS += ["CPT(50%)", "CPT(80%)", "$/1k @CPT(50%)", "ECE", "Brier"]
 
 
 @pytest.fixture
@@ -51,6 +51,14 @@ def test_random_router_end_to_end(data_dir, tmp_path, cache_env):
     assert row.loc["random (expected)", "CPT(50%)"] == pytest.approx(0.5)
     assert row.loc["oracle", "APGR"] == pytest.approx(M.apgr(M.oracle_curve(s, w)))
     assert (mt.strong_mean, mt.weak_mean) == pytest.approx((s.mean(), w.mean()))
+    # calibration: ECE / Brier of the win rates against strong > weak (ties 1/2)
+    y = M.pairwise_outcome(s, w)
+    rates = load_router("random").win_rate(mt.prompts)
+    assert row.loc["random", "ECE"] == pytest.approx(M.expected_calibration_error(rates, y))
+    assert row.loc["random", "Brier"] == pytest.approx(M.brier_score(rates, y))
+    assert row[["ECE", "Brier"]].loc[["oracle", "random (expected)"]].isna().all().all()
+    assert set(mt.reliability) == {"random", "length"}
+    np.testing.assert_allclose(mt.reliability["random"][2].sum(), 40)
     # significance: the band, each row's bootstrap interval, the length baseline
     assert mt.random_band == M.percentile_interval(M.random_apgrs(s, w, 1000, seed=0))
     lo, hi = mt.random_band
@@ -72,6 +80,8 @@ def test_random_router_end_to_end(data_dir, tmp_path, cache_env):
     assert meta["n_evaluated"] == 40 and meta["dropped"]["routellm_list"] == 12
     assert len(meta["curves"]["oracle"]) == 101
     assert (out / "gsm8k.png").read_bytes()[:4] == b"\x89PNG"
+    assert (out / "gsm8k_reliability.png").read_bytes()[:4] == b"\x89PNG"
+    assert sum(meta["reliability"]["length"]["n"]) == 40
     assert meta["random_band"] == list(res["gsm8k"].random_band)
     band = meta["random_band_curve"]
     assert band["low"][0] == band["high"][0] == pytest.approx(meta["weak_mean"])

@@ -53,6 +53,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from routellm_py.benchmarks.harness import print_results, resolve_routers, run_benchmark
+    from routellm_py.embeddings.encoders import use_offline_defaults
+
+    use_offline_defaults()  # disk cache, reference encoder backend (serving: RAM, fast path)
 
     routers = resolve_routers(args.routers)
     results = run_benchmark(

@@ -26,6 +26,8 @@ from routellm_py.embeddings.encoders import (
     get_encoder,
     is_remote_spec,
     resolve_backend,
+    set_backend,
+    use_offline_defaults,
 )
 
 __all__ = [
@@ -45,5 +47,7 @@ __all__ = [
     "get_encoder",
     "is_remote_spec",
     "resolve_backend",
+    "set_backend",
     "set_cache_mode",
+    "use_offline_defaults",
 ]

@@ -7,8 +7,8 @@ Which one an encoder gets is the cache *mode*:
     "disk"    the LRU in front of the on-disk cache below; `routellm-py train` and `bench` use
               it so a corpus is embedded once per machine.
     "off"     no cache at all.
-The process default comes from `ROUTELLM_PY_EMBED_CACHE`, else "memory"; `set_cache_mode`
-changes it (the CLI does so for train and bench).
+The mode comes from `ROUTELLM_PY_EMBED_CACHE`, else the process default that
+`set_cache_mode` sets (the CLI's train and bench set "disk"), else "memory".
 
 On-disk layout: `<root>/embeddings/<slug>-<hash of encoder id>/` holds shards `<uuid>.npz`,
 each with `keys` (n, 32) uint8 sha256 digests and `vectors` (n, dim) float32. Shards are
@@ -60,16 +60,15 @@ def check_mode(mode: str) -> str:
 
 
 def cache_mode() -> str:
-    """The process default: `set_cache_mode`'s value, else `$ROUTELLM_PY_EMBED_CACHE`, else
-    "memory" (serving never writes to disk unless asked to)."""
-    if _mode_override is not None:
-        return _mode_override
-    return check_mode(os.environ.get(MODE_ENV, "memory").strip().lower() or "memory")
+    """`$ROUTELLM_PY_EMBED_CACHE`, else the process default (`set_cache_mode`), else
+    "memory": serving never writes to disk unless asked to."""
+    env = os.environ.get(MODE_ENV, "").strip().lower()
+    return check_mode(env or _mode_override or "memory")
 
 
 def set_cache_mode(mode: str | None) -> None:
-    """Set the process default cache mode for encoders built from now on (None: back to the
-    environment's)."""
+    """The process default cache mode for encoders built from now on, used where
+    `$ROUTELLM_PY_EMBED_CACHE` is unset (None: back to "memory")."""
     global _mode_override
     _mode_override = None if mode is None else check_mode(mode)
 
@@ -112,13 +111,13 @@ class LRUCache:
     def put(self, keys: Sequence[bytes], vectors: np.ndarray) -> None:
         with self._lock:
             for k, v in zip(keys, vectors, strict=True):
-                if v.nbytes > self.max_bytes:
+                # A copy: a row view would keep its whole batch array alive.
+                row = np.array(v, dtype=np.float32)
+                if row.nbytes > self.max_bytes:
                     continue
                 old = self._items.pop(k, None)
-                self.nbytes -= 0 if old is None else old.nbytes
-                # A copy: a row view would keep its whole batch array alive.
-                self._items[k] = np.array(v, dtype=np.float32)
-                self.nbytes += v.nbytes
+                self.nbytes += row.nbytes - (0 if old is None else old.nbytes)
+                self._items[k] = row
             while self.nbytes > self.max_bytes:
                 self.nbytes -= self._items.popitem(last=False)[1].nbytes
 

@@ -22,7 +22,8 @@ model differently; the encoder id, and so every checkpoint, is the same for all 
     "onnx"       the model exported to ONNX, run by onnxruntime (float32)
     "onnx-int8"  the same graph with int8 dynamic quantisation (see embeddings/onnx.py)
     "auto"       (default) "onnx-int8" for the bundled MiniLM when onnxruntime is installed,
-                 else "torch"
+                 else "torch"; `routellm-py train` and `bench` default to "torch"
+                 (`use_offline_defaults`)
 Caching (`cache=` or `$ROUTELLM_PY_EMBED_CACHE`): a bounded in-memory LRU by default, the
 on-disk cache for training and bench (see embeddings/cache.py).
 
@@ -50,6 +51,7 @@ from routellm_py.embeddings.cache import (
     cache_root,
     check_mode,
     lru_bytes,
+    set_cache_mode,
     text_key,
 )
 
@@ -422,11 +424,32 @@ def is_remote_spec(spec: str | None) -> bool:
     return spec is not None and spec.strip().partition(":")[0] in REMOTE_KINDS
 
 
+_backend_default: str | None = None
+
+
+def set_backend(backend: str | None) -> None:
+    """The process default backend, used where neither the call nor
+    `$ROUTELLM_PY_ENCODER_BACKEND` names one (None: back to "auto")."""
+    global _backend_default
+    if backend is not None and backend not in BACKENDS:
+        raise ValueError(f"encoder backend must be one of {BACKENDS}, got {backend!r}")
+    _backend_default = backend
+
+
+def use_offline_defaults() -> None:
+    """For `train` and `bench`: the on-disk cache, so a corpus is embedded once per machine,
+    and the reference backend, so results and cached vectors never depend on the serving
+    fast path. The environment variables still override both."""
+    set_cache_mode("disk")
+    set_backend("torch")
+
+
 def resolve_backend(backend: str | None, spec: str) -> str:
-    """`backend`, else `$ROUTELLM_PY_ENCODER_BACKEND`, else "auto"; "auto" picks "onnx-int8"
-    for the bundled MiniLM when onnxruntime is installed (the fast serving path), else
-    "torch"."""
-    chosen = (backend or os.environ.get(BACKEND_ENV, "") or "auto").strip().lower()
+    """`backend`, else `$ROUTELLM_PY_ENCODER_BACKEND`, else the process default, else
+    "auto"; "auto" picks "onnx-int8" for the bundled MiniLM when onnxruntime is installed
+    (the fast serving path), else "torch"."""
+    env = os.environ.get(BACKEND_ENV, "").strip().lower()
+    chosen = (backend or env or _backend_default or "auto").strip().lower()
     if chosen not in BACKENDS:
         raise ValueError(f"encoder backend must be one of {BACKENDS}, got {chosen!r}")
     if chosen != "auto":

@@ -130,6 +130,9 @@ class OnnxMeanPooler:
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = int(os.environ.get(THREADS_ENV, "0") or 0)  # 0: all cores
         opts.inter_op_num_threads = 1
+        # Idle threads sleep instead of spinning: on a busy 2-core host spinning doubled the
+        # CPU time of a single-prompt call for no gain in latency (benchmarks/routing_cost).
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.session: Any = ort.InferenceSession(
             str(self.path), opts, providers=["CPUExecutionProvider"]
         )

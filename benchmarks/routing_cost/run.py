@@ -14,6 +14,9 @@ Quality, on prompts of training sources only (never the evaluation benchmarks):
 * APGR on two gold training sources (MMLU-Pro: gpt-4o vs Mixtral; Faithful-CoT math:
   gpt-4 vs gpt-3.5-turbo), per backend, and its change against torch.
 
+The same for checkpoints retrained on the static encoder (`--fast DIR/mf-fast,...`): their
+cost, and their APGR against the MiniLM checkpoint of the same name and data.
+
 Usage (repository root): .venv/bin/python benchmarks/routing_cost/run.py [--n-quality 600]
 Writes benchmarks/routing_cost/results/routing_cost.json and prints the tables.
 """
@@ -57,11 +60,12 @@ def unseen_prompts(n: int) -> list[str]:
     return [pool[i] for i in rng.permutation(len(pool))[:n]]
 
 
-def cost_rows(n_single: int, n_batch: int) -> list[dict]:
+def cost_rows(n_single: int, n_batch: int, extra: list[str]) -> list[dict]:
     prompts = unseen_prompts(1 + n_single + n_batch)
     rows = []
-    for name in ROUTERS:
+    for name in [*ROUTERS, *extra]:
         router = load_router(name)
+        name = Path(name).name
         backends = BACKENDS if isinstance(getattr(router, "encoder", None), str) else (None,)
         for backend in backends:
             for cache in ("cold", "warm"):
@@ -111,7 +115,24 @@ def gold_sets(n: int) -> dict[str, tuple[list[str], np.ndarray, np.ndarray]]:
     return out
 
 
-def quality(n: int) -> dict:
+def fast_checkpoints(sets: dict, extra: list[str]) -> dict:
+    """APGR of checkpoints retrained on another encoder (`DIR/NAME-fast`) against the shipped
+    `NAME` on torch MiniLM, per gold source."""
+    out = {}
+    for path in extra:
+        fast, base = load_router(path), load_router(Path(path).name.removesuffix("-fast"))
+        row = {}
+        with encoder_for(base, "memory", "torch"):
+            for s, (ps, strong, weak) in sets.items():
+                a = M.apgr(M.routed_curve(fast.win_rate(ps), strong, weak))
+                b = M.apgr(M.routed_curve(base.win_rate(ps), strong, weak))
+                row[s] = {"apgr": a, "apgr_minilm": b, "apgr_change": a - b}
+        out[Path(path).name] = row
+        print(Path(path).name, row, file=sys.stderr, flush=True)
+    return out
+
+
+def quality(n: int, extra: list[str]) -> dict:
     """Embedding and win-rate agreement with torch, and APGR per backend (see docstring)."""
     sets = gold_sets(n)
     prompts = [p for ps, _, _ in sets.values() for p in ps]
@@ -143,6 +164,7 @@ def quality(n: int) -> dict:
             per[b] = row
         out["routers"][name] = per
         print(name, json.dumps(per, indent=1), file=sys.stderr, flush=True)
+    out["fast_checkpoints"] = fast_checkpoints(sets, extra)
     return out
 
 
@@ -152,7 +174,11 @@ def main() -> int:
     ap.add_argument("--n-batch", type=int, default=256)
     ap.add_argument("--n-quality", type=int, default=600, help="prompts per gold source")
     ap.add_argument("--skip-quality", action="store_true")
+    ap.add_argument(
+        "--fast", default="", help="checkpoint dirs NAME-fast retrained on model2vec-minilm"
+    )
     args = ap.parse_args()
+    extra = [p for p in args.fast.split(",") if p]
     result = {
         "load_average_before": os.getloadavg(),  # the 2 cores are shared with other jobs
         "cpu_count": os.cpu_count(),
@@ -160,14 +186,14 @@ def main() -> int:
             k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "ROUTELLM_PY_ENCODER_THREADS")
         },
         "rss_start_mb": rss_mb(),
-        "cost": cost_rows(args.n_single, args.n_batch),
+        "cost": cost_rows(args.n_single, args.n_batch, extra),
     }
     try:
         result["static_encoder"] = static_encoder_row(args.n_single)
     except ImportError as e:  # model2vec's distill extra is optional
         result["static_encoder"] = {"skipped": str(e)}
     if not args.skip_quality:
-        result["quality"] = quality(args.n_quality)
+        result["quality"] = quality(args.n_quality, extra)
     result["load_average_after"] = os.getloadavg()
     out = HERE / "results" / "routing_cost.json"
     out.parent.mkdir(exist_ok=True)

@@ -337,13 +337,20 @@ def distilled_minilm_path(pca_dims: int = 256) -> Path:
         from model2vec.distill import distill
     except ImportError as e:
         raise ImportError(
-            "distilling a fast encoder needs model2vec's distill extra: "
-            "pip install 'model2vec[distill]'"
+            "distilling a static encoder needs model2vec's distill dependencies: "
+            "pip install 'routellm-py[fast]' (model2vec, skeletoken)"
         ) from e
     model = distill(model_name=str(bundled_minilm_path()), pca_dims=pca_dims, device="cpu")
     tmp = out.with_name(out.name + f".tmp{os.getpid()}")
     model.save_pretrained(str(tmp))
-    tmp.replace(out)
+    try:
+        tmp.replace(out)
+    except OSError:  # another process finished first: keep its copy
+        import shutil
+
+        shutil.rmtree(tmp, ignore_errors=True)
+        if not (out / "config.json").is_file():
+            raise
     return out
 
 

@@ -6,17 +6,24 @@ own encoder whose disk table was read once at first use, so routers sharing an e
 re-embedded the same benchmark; now they share one encoder and one cache. Run it on the
 old and the new code (PYTHONPATH) to compare.
 
-Usage: .venv/bin/python benchmarks/routing_cost/bench_embedding.py [--limit 300]
+`--count-only` skips the model (each text gets a pseudo-random unit vector seeded by its
+hash), so the count of texts each code version embeds is measured in seconds on a busy
+machine; multiply by the encoder's measured cost per text for the time.
+
+Usage: .venv/bin/python benchmarks/routing_cost/bench_embedding.py [--limit 300] [--count-only]
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import sys
 import tempfile
 import time
+
+import numpy as np
 
 from routellm_py.cli import main as cli
 from routellm_py.embeddings.encoders import SentenceTransformerEncoder
@@ -24,13 +31,20 @@ from routellm_py.embeddings.encoders import SentenceTransformerEncoder
 ROUTERS = "random,sw_ranking,sw_ranking-judge-gold,mf,mf-judge-gold"  # the Makefile's
 
 
+def pseudo(self, texts: list[str], batch_size: int) -> np.ndarray:
+    """A stand-in for the model: one seeded random vector per text (384 dims, as MiniLM)."""
+    seeds = [int.from_bytes(hashlib.sha256(t.encode()).digest()[:8], "little") for t in texts]
+    return np.stack([np.random.default_rng(s).standard_normal(384) for s in seeds])
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--limit", type=int, default=300, help="MMLU prompts evaluated")
     ap.add_argument("--routers", default=ROUTERS)
+    ap.add_argument("--count-only", action="store_true", help="no model: count texts only")
     args = ap.parse_args()
     counted = {"texts": 0, "seconds": 0.0, "calls": 0}
-    real = SentenceTransformerEncoder._embed
+    real = pseudo if args.count_only else SentenceTransformerEncoder._embed
 
     def counting(self, texts, batch_size):
         t0 = time.perf_counter()
@@ -51,7 +65,13 @@ def main() -> int:
         total = time.perf_counter() - t0
     print(
         json.dumps(
-            {**counted, "bench_seconds": round(total, 1), "rc": rc, "load": os.getloadavg()[0]}
+            {
+                **counted,
+                "count_only": args.count_only,
+                "bench_seconds": round(total, 1),
+                "rc": rc,
+                "load": os.getloadavg()[0],
+            }
         )
     )
     return rc

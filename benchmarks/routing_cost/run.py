@@ -60,10 +60,10 @@ def unseen_prompts(n: int) -> list[str]:
     return [pool[i] for i in rng.permutation(len(pool))[:n]]
 
 
-def cost_rows(n_single: int, n_batch: int, extra: list[str]) -> list[dict]:
+def cost_rows(n_single: int, n_batch: int, routers: list[str]) -> list[dict]:
     prompts = unseen_prompts(1 + n_single + n_batch)
     rows = []
-    for name in [*ROUTERS, *extra]:
+    for name in routers:
         router = load_router(name)
         name = Path(name).name
         backends = BACKENDS if isinstance(getattr(router, "encoder", None), str) else (None,)
@@ -132,7 +132,7 @@ def fast_checkpoints(sets: dict, extra: list[str]) -> dict:
     return out
 
 
-def quality(n: int, extra: list[str]) -> dict:
+def quality(n: int, routers: list[str], extra: list[str]) -> dict:
     """Embedding and win-rate agreement with torch, and APGR per backend (see docstring)."""
     sets = gold_sets(n)
     prompts = [p for ps, _, _ in sets.values() for p in ps]
@@ -142,7 +142,7 @@ def quality(n: int, extra: list[str]) -> dict:
     for b in BACKENDS[1:]:
         cos = np.sum(emb[b] * emb["torch"], axis=1)
         out["embedding_cosine"][b] = {"mean": float(cos.mean()), "min": float(cos.min())}
-    for name in ROUTERS[1:]:
+    for name in [r for r in routers if r != "random"]:
         router, per = load_router(name), {}
         wins = {}
         for b in BACKENDS:
@@ -174,11 +174,13 @@ def main() -> int:
     ap.add_argument("--n-batch", type=int, default=256)
     ap.add_argument("--n-quality", type=int, default=600, help="prompts per gold source")
     ap.add_argument("--skip-quality", action="store_true")
+    ap.add_argument("--routers", default=",".join(ROUTERS), help="shipped routers to measure")
     ap.add_argument(
         "--fast", default="", help="checkpoint dirs NAME-fast retrained on model2vec-minilm"
     )
     args = ap.parse_args()
     extra = [p for p in args.fast.split(",") if p]
+    routers = args.routers.split(",")
     result = {
         "load_average_before": os.getloadavg(),  # the 2 cores are shared with other jobs
         "cpu_count": os.cpu_count(),
@@ -186,14 +188,14 @@ def main() -> int:
             k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "ROUTELLM_PY_ENCODER_THREADS")
         },
         "rss_start_mb": rss_mb(),
-        "cost": cost_rows(args.n_single, args.n_batch, extra),
+        "cost": cost_rows(args.n_single, args.n_batch, routers + extra),
     }
     try:
         result["static_encoder"] = static_encoder_row(args.n_single)
     except ImportError as e:  # model2vec's distill extra is optional
         result["static_encoder"] = {"skipped": str(e)}
     if not args.skip_quality:
-        result["quality"] = quality(args.n_quality, extra)
+        result["quality"] = quality(args.n_quality, routers, extra)
     result["load_average_after"] = os.getloadavg()
     out = HERE / "results" / "routing_cost.json"
     out.parent.mkdir(exist_ok=True)

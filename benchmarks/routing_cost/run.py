@@ -174,6 +174,7 @@ def main() -> int:
     ap.add_argument("--n-batch", type=int, default=256)
     ap.add_argument("--n-quality", type=int, default=600, help="prompts per gold source")
     ap.add_argument("--skip-quality", action="store_true")
+    ap.add_argument("--skip-cost", action="store_true")
     ap.add_argument("--routers", default=",".join(ROUTERS), help="shipped routers to measure")
     ap.add_argument(
         "--fast", default="", help="checkpoint dirs NAME-fast retrained on model2vec-minilm"
@@ -188,16 +189,19 @@ def main() -> int:
             k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "ROUTELLM_PY_ENCODER_THREADS")
         },
         "rss_start_mb": rss_mb(),
-        "cost": cost_rows(args.n_single, args.n_batch, routers + extra),
     }
+    if not args.skip_cost:
+        result["cost"] = cost_rows(args.n_single, args.n_batch, routers + extra)
     try:
-        result["static_encoder"] = static_encoder_row(args.n_single)
+        if not args.skip_cost:
+            result["static_encoder"] = static_encoder_row(args.n_single)
     except ImportError as e:  # model2vec's distill extra is optional
         result["static_encoder"] = {"skipped": str(e)}
     if not args.skip_quality:
         result["quality"] = quality(args.n_quality, routers, extra)
     result["load_average_after"] = os.getloadavg()
-    out = HERE / "results" / "routing_cost.json"
+    parts = "-".join(k for k in ("cost", "quality") if k in result)
+    out = HERE / "results" / f"routing_cost_{parts}.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(result, indent=1) + "\n")
     print(f"written {out}", file=sys.stderr)

@@ -130,8 +130,11 @@ def test_memory_mode_is_the_default_and_writes_nothing(tmp_path, monkeypatch):
 
 
 def test_train_and_bench_use_the_disk_and_the_reference_backend(monkeypatch):
+    import importlib.util
+
+    fast = importlib.util.find_spec("onnxruntime") is not None
     assert get_encoder("minilm").cache_mode == "memory"
-    assert get_encoder("minilm").backend == "onnx-int8"  # serving: the fast path
+    assert get_encoder("minilm").backend == ("onnx-int8" if fast else "torch")  # serving
     use_offline_defaults()
     try:
         assert get_encoder("minilm").cache_mode == "disk"
@@ -270,6 +273,8 @@ def test_backends_keep_the_encoder_id_and_separate_the_disk_cache():
 def test_onnx_backends_reproduce_minilm():
     """Exported once from the bundled weights: float32 matches torch; int8 stays close and
     gives a text the same vector alone or in a batch."""
+    pytest.importorskip("onnxruntime.quantization", reason="needs routellm-py[fast]")
+    pytest.importorskip("onnx", reason="needs routellm-py[fast]")
     texts = [
         "How do I bake bread?",
         "Integrate x^2 dx from 0 to 3 and explain each step. " * 20,  # truncated at 256

@@ -10,7 +10,7 @@ old and the new code (PYTHONPATH) to compare.
 hash), so the count of texts each code version embeds is measured in seconds on a busy
 machine; multiply by the encoder's measured cost per text for the time.
 
-Usage: .venv/bin/python benchmarks/routing_cost/bench_embedding.py [--limit 300] [--count-only]
+Usage: .venv/bin/python benchmarks/routing_cost/bench_embedding.py [--limit 2000] [--count-only]
 """
 
 from __future__ import annotations
@@ -39,7 +39,8 @@ def pseudo(self, texts: list[str], batch_size: int) -> np.ndarray:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--limit", type=int, default=300, help="MMLU prompts evaluated")
+    ap.add_argument("--limit", type=int, default=300, help="prompts evaluated per benchmark")
+    ap.add_argument("--benchmarks", default="mt-bench,mmlu,gsm8k", help="the Makefile's")
     ap.add_argument("--routers", default=ROUTERS)
     ap.add_argument("--count-only", action="store_true", help="no model: count texts only")
     args = ap.parse_args()
@@ -58,7 +59,7 @@ def main() -> int:
     SentenceTransformerEncoder._embed = counting
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["ROUTELLM_PY_CACHE"] = f"{tmp}/cache"
-        argv = ["bench", "--routers", args.routers, "--benchmarks", "mmlu"]
+        argv = ["bench", "--routers", args.routers, "--benchmarks", args.benchmarks]
         argv += ["--limit", str(args.limit), "--out", f"{tmp}/out", "--no-progress"]
         t0 = time.perf_counter()
         rc = cli(argv)

@@ -15,12 +15,14 @@ import argparse
 import os
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 from common import RESULTS, write_json
 
 from routellm_py.data.benchmarks import load_benchmark
 from routellm_py.embeddings import get_encoder
+from routellm_py.embeddings.onnx import THREADS_ENV
 
 
 def measure(spec: str, backend: str, prompts: list[str], n_single: int) -> dict:
@@ -53,6 +55,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=256, help="prompts to embed")
     ap.add_argument("--single", type=int, default=50, help="single-prompt calls to time")
+    ap.add_argument("--out", default=str(RESULTS / "encoder_speed.json"))
     args = ap.parse_args()
     rng = np.random.default_rng(0)
     pool = load_benchmark("mmlu").split_gold()[0].prompts
@@ -68,7 +71,8 @@ def main() -> int:
         row["single_cpu_speedup"] = ref["single_cpu_ms"] / row["single_cpu_ms"]
     rows["load_average_1min"] = os.getloadavg()[0]  # other jobs share the 2 cores
     print(rows, file=sys.stderr)
-    write_json(RESULTS / "encoder_speed.json", rows)
+    rows["threads_env"] = {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", THREADS_ENV)}
+    write_json(Path(args.out), rows)
     return 0
 
 

@@ -288,6 +288,14 @@ def test_onnx_backends_reproduce_minilm():
     assert np.min(np.sum(batch * ref, axis=1)) > 0.97
     alone = np.concatenate([int8.encode([t]) for t in texts])
     np.testing.assert_allclose(alone, batch, atol=1e-6)
+    # Once exported, serving on int8 imports no torch (a lighter, smaller process).
+    code = (
+        "import sys; from routellm_py.embeddings import get_encoder;"
+        "get_encoder('minilm').encode(['hello']);"
+        "print(sorted(m for m in ('torch', 'sentence_transformers') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
 
 
 @pytest.mark.slow

@@ -1,8 +1,14 @@
 """Side-by-side: the routellm-py server vs the reference RouteLLM 0.2.0 server.
 
-Same machine, same echo upstream (`tests/upstream.py`, its own process), same random
-router, same load (`load_test.py`: N requests at 16 and 32 in flight, openai client), rounds
-interleaved so both see the same background load. Then the same bad-input probes.
+Same machine, same echo upstream (`tests/upstream.py`, its own process), same load
+(`load_test.py`: N requests at 16 and 32 in flight, openai client), rounds interleaved so
+both see the same background load. Then the same bad-input probes.
+
+Routers (`--routers random,mf`): `random` on both servers (short unique messages); `mf` on
+ours only (the reference's mf needs a hub checkpoint and the OpenAI embeddings API, so it
+cannot run offline), on cold prompts: every message is a unique marker plus an MMLU
+question, so each request runs the encoder. The server's resident memory (RSS) is read
+before the first load and after each one.
 
 The reference is never installed into the project: give the Python of a separate venv
 that has `routellm[serve]==0.2.0` (see README_SECTION.md). It is started on 127.0.0.1
@@ -58,6 +64,24 @@ def cpu_seconds(pid: int) -> float:
 
     procs = [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]
     return sum(p.cpu_times().user + p.cpu_times().system for p in procs)
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a server process and its children, MB."""
+    import psutil
+
+    procs = [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]
+    return round(sum(p.memory_info().rss for p in procs) / 2**20, 1)
+
+
+def mmlu_prompts(n: int) -> list[str]:
+    """n MMLU questions in a seeded order (the cold-prompt load for embedding routers)."""
+    import numpy as np
+
+    from routellm_py.data.benchmarks import load_benchmark
+
+    pool = list(dict.fromkeys(load_benchmark("mmlu").prompts))
+    return [pool[i] for i in np.random.default_rng(0).permutation(len(pool))[:n]]
 
 
 def wait_http(url: str, proc: subprocess.Popen, limit_s: float = 180) -> None:
@@ -124,6 +148,7 @@ def main() -> None:
     p.add_argument("--concurrency", default="16,32")
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--ref-gc-freeze", action="store_true", help="see GC_FREEZE")
+    p.add_argument("--routers", default="random", help="random and/or mf (ours only)")
     p.add_argument("--out", default=str(HERE / "results"))
     args = p.parse_args()
     env = {
@@ -147,7 +172,7 @@ def main() -> None:
         servers: dict[str, str] = {}
         port = free_port()
         cmd = [
-            str(Path(sys.executable).with_name("routellm-py")), "serve", "--routers", "random",
+            str(Path(sys.executable).with_name("routellm-py")), "serve", "--routers", args.routers,
             "--strong-model", STRONG, "--weak-model", WEAK, "--api-base", f"{upstream}/v1",
             "--port", str(port),
         ]  # fmt: skip
@@ -169,23 +194,45 @@ def main() -> None:
             )
             ref_name = "reference-0.2.0" + ("+gc.freeze" if args.ref_gc_freeze else "")
             servers[ref_name] = f"http://127.0.0.1:{ref_port}/v1"
+        routers = args.routers.split(",")
+        prompts = mmlu_prompts(args.n) if "mf" in routers else None
         for proc, base in zip(procs[1:], servers.values(), strict=True):
             wait_http(base.removesuffix("/v1") + "/health", proc)
-            run_load(base, "router-random-0.5", n=8, concurrency=4)  # warm-up: lazy imports
-        loads: dict[str, dict[str, list[dict[str, Any]]]] = {s: {} for s in servers}
+            for r in routers:  # warm-up: lazy imports, the encoder's model
+                if r == "random" or base == servers["routellm-py"]:
+                    run_load(base, f"router-{r}-0.5", n=8, concurrency=4, prompts=prompts)
+        rss = {
+            name: {"after_warm_up": rss_mb(proc.pid)}
+            for name, proc in zip(servers, procs[1:], strict=True)
+        }
+        loads: dict[str, dict[str, list[dict[str, Any]]]] = {}
         for _ in range(args.rounds):  # interleaved, so both share the background load
             for c in [int(x) for x in args.concurrency.split(",")]:
-                for (name, base), proc in zip(servers.items(), procs[1:], strict=True):
-                    cpu = cpu_seconds(proc.pid)
-                    res = run_load(base, "router-random-0.5", n=args.n, concurrency=c)
-                    r = asdict(res)
-                    r["server_cpu_ms_per_request"] = round(
-                        1000 * (cpu_seconds(proc.pid) - cpu) / args.n, 2
-                    )
-                    r["load_average_1m"] = os.getloadavg()[0]
-                    cost = f"{r['server_cpu_ms_per_request']} server CPU ms/request"
-                    print(f"{name:16s} {res.summary()}; {cost}", flush=True)
-                    loads[name].setdefault(str(c), []).append(r)
+                for router in routers:
+                    for (name, base), proc in zip(servers.items(), procs[1:], strict=True):
+                        if router != "random" and name != "routellm-py":
+                            continue  # the reference's embedding routers need the internet
+                        cpu = cpu_seconds(proc.pid)
+                        res = run_load(
+                            base,
+                            f"router-{router}-0.5",
+                            n=args.n,
+                            concurrency=c,
+                            prompts=prompts if router != "random" else None,
+                        )
+                        r = asdict(res)
+                        r["server_cpu_ms_per_request"] = round(
+                            1000 * (cpu_seconds(proc.pid) - cpu) / args.n, 2
+                        )
+                        r["server_rss_mb_after"] = rss_mb(proc.pid)
+                        r["load_average_1m"] = os.getloadavg()[0]
+                        cost = f"{r['server_cpu_ms_per_request']} server CPU ms/request"
+                        label = f"{name} {router}"
+                        cost += f"; RSS {r['server_rss_mb_after']} MB"
+                        print(f"{label:24s} {res.summary()}; {cost}", flush=True)
+                        loads.setdefault(label, {}).setdefault(str(c), []).append(r)
+        for name, proc in zip(servers, procs[1:], strict=True):
+            rss[name]["after_all_loads"] = rss_mb(proc.pid)
         probes = {name: probe(base, upstream) for name, base in servers.items()}
     finally:
         for proc in reversed(procs):
@@ -196,6 +243,7 @@ def main() -> None:
                 proc.kill()
     result = {
         "loads": loads,
+        "server_rss_mb": rss,
         "probes": probes,
         "n": args.n,
         "rounds": args.rounds,
@@ -209,13 +257,14 @@ def main() -> None:
 def report(result: dict[str, Any]) -> str:
     """Markdown tables: medians over rounds per server and concurrency; probe outcomes."""
     lines = [
-        "| server | concurrency | intact/n | lost | dup | server CPU ms/req | req/s | p50 ms"
-        " | p99 ms |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| server router | concurrency | intact/n | lost | dup | server CPU ms/req | req/s "
+        "| p50 ms | p99 ms | RSS after MB |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, by_c in result["loads"].items():
         for c, runs in by_c.items():
             keys = ("server_cpu_ms_per_request", "requests_per_s", "p50_ms", "p99_ms")
+            rss_after = max(r.get("server_rss_mb_after", 0) for r in runs)
             med = {k: statistics.median(r[k] for r in runs) for k in keys}
             intact = min(r["intact"] for r in runs)
             lost = max(r["lost"] for r in runs)
@@ -223,8 +272,11 @@ def report(result: dict[str, Any]) -> str:
             lines.append(
                 f"| {name} | {c} | {intact}/{result['n']} | {lost} | {dup} | "
                 f"{med['server_cpu_ms_per_request']:.1f} | {med['requests_per_s']:.1f} | "
-                f"{med['p50_ms']:.0f} | {med['p99_ms']:.0f} |"
+                f"{med['p50_ms']:.0f} | {med['p99_ms']:.0f} | {rss_after:.0f} |"
             )
+    lines += ["", "| server | RSS after warm-up MB | RSS after all loads MB |", "|---|---|---|"]
+    for name, r in result.get("server_rss_mb", {}).items():
+        lines.append(f"| {name} | {r['after_warm_up']} | {r['after_all_loads']} |")
     names = list(result["probes"])
     lines += ["", "| probe | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
     for case in next(iter(result["probes"].values())):

@@ -1,7 +1,9 @@
 """Bounded load test of an OpenAI-compatible chat endpoint, driven by the official client.
 
 Sends `n` requests, at most `concurrency` in flight, each with a unique marker as its
-user message. Against an echo upstream (`tests/upstream.py`) every answer must be
+user message (with `prompts`, the marker followed by a prompt: an MMLU-length message
+the router has never seen, so an embedding router pays its encoder on every request).
+Against an echo upstream (`tests/upstream.py`) every answer must be
 `"echo: <its own marker>"`: a missing answer is *lost*, an answer carrying another
 request's marker is *mismatched*, a marker answered twice is *duplicated*.
 
@@ -76,6 +78,7 @@ async def run_load_async(
     api_key: str = "none",
     stream: bool = False,
     timeout: float = 60.0,
+    prompts: list[str] | None = None,
 ) -> LoadResult:
     """Send `n` requests with at most `concurrency` in flight; check every answer."""
     from openai import AsyncOpenAI
@@ -85,6 +88,8 @@ async def run_load_async(
     client = AsyncOpenAI(base_url=base_url, api_key=api_key, max_retries=0, timeout=timeout)
     run = uuid.uuid4().hex[:8]
     markers = [f"load-{run}-{i}" for i in range(n)]
+    if prompts:
+        markers = [f"{m}: {prompts[i % len(prompts)]}" for i, m in enumerate(markers)]
     gate = asyncio.Semaphore(concurrency)
     latencies: list[float] = []
     answers: list[str | None] = [None] * n

@@ -77,6 +77,9 @@ def run(args: argparse.Namespace) -> int:
     from routellm_py.benchmarks.harness import print_results, resolve_routers, run_benchmark
     from routellm_py.data.benchmarks import BENCHMARKS
     from routellm_py.data.evalset import load_eval_set
+    from routellm_py.embeddings.encoders import use_offline_defaults
+
+    use_offline_defaults()  # disk cache, reference encoder backend (serving: RAM, fast path)
 
     routers = resolve_routers(args.routers)
     eval_sets = [load_eval_set(spec, args.strong, args.weak) for spec in args.eval_set]

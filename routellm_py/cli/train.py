@@ -57,7 +57,10 @@ def router_options(cls: type) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     from routellm_py.data.sources import load_sources
+    from routellm_py.embeddings.encoders import use_offline_defaults
     from routellm_py.routers.base import get_router_class
+
+    use_offline_defaults()  # disk cache, reference encoder backend (serving: RAM, fast path)
 
     cls = get_router_class(args.router)
     opts = router_options(cls)

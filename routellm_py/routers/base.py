@@ -8,6 +8,10 @@ A checkpoint is a directory:
     config.json   {"router", "format_version", "library_version", "params", "provenance", ...}
     *.safetensors / *.npz   weights (never pickle)
     README.md     model card
+
+Loading treats a checkpoint as untrusted input: every malformed one raises `CheckpointError`,
+weights holding NaN are refused, files it names must lie inside it, and one whose encoder is
+an embedding API (it would send every prompt there) loads only with `allow_remote_encoder`.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 import json
+import os
 import secrets
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
@@ -36,6 +41,8 @@ ENTRY_POINT_GROUP = "routellm_py.routers"
 # Installed package that holds the shipped checkpoints (the repository's `routers/`).
 CHECKPOINT_PACKAGE = "routellm_py_checkpoints"
 HUB_PREFIX = "hf:"
+ALLOW_REMOTE_ENV = "ROUTELLM_PY_ALLOW_REMOTE_ENCODER"
+_CHUNK = 1 << 24  # elements per NaN check, so a large tensor is scanned in bounded memory
 
 _REGISTRY: dict[str, type[Router]] = {}
 # Modules that define built-in routers; imported lazily so `import routellm_py` stays light.
@@ -246,11 +253,18 @@ class Router(ABC):
         return d
 
     @classmethod
-    def load(cls: type[R], directory: str | Path, **overrides: Any) -> R:
+    def load(
+        cls: type[R],
+        directory: str | Path,
+        allow_remote_encoder: bool | None = None,
+        **overrides: Any,
+    ) -> R:
         """Rebuild a router saved by `save`; the config must name this router class.
 
         `overrides` replace saved constructor parameters that only change how the weights
-        are run, e.g. `dtype="bfloat16"` or `device_map="auto"` for a causal-LM router."""
+        are run, e.g. `dtype="bfloat16"` or `device_map="auto"` for a causal-LM router.
+        A checkpoint whose encoder is an embedding API needs `allow_remote_encoder=True`
+        (or `$ROUTELLM_PY_ALLOW_REMOTE_ENCODER=1`): it would send every prompt to that API."""
         d = Path(directory)
         config = read_config(d)
         if cls is not Router and config["router"] != cls.name:
@@ -258,23 +272,30 @@ class Router(ABC):
                 f"{d} holds a {config['router']!r} router, not {cls.name!r}; "
                 "use routellm_py.load_router to load any router"
             )
+        params = {**config["params"], **overrides}
+        check_encoder_is_local(d, params.get("encoder"), allow_remote_encoder)
         router_cls = get_router_class(config["router"]) if cls is Router else cls
         try:
-            router = router_cls(**{**config["params"], **overrides})
-        except TypeError as e:
+            router = router_cls(**params)
+        except (TypeError, ValueError) as e:
             raise CheckpointError(
                 f"{d / CONFIG_FILE}: params do not fit {router_cls}"
                 + (f" (with overrides {sorted(overrides)})" if overrides else "")
                 + f": {e}"
             ) from e
         router.provenance = config.get("provenance", {})
+        check_weights(d)
         from routellm_py.routers.calibration import read_calibrator
 
         try:
             router._load_state(d)
             router.calibrator = read_calibrator(d)
-        except (OSError, KeyError, ValueError) as e:
-            raise CheckpointError(f"{d}: weights are missing or corrupt: {e}") from e
+        except (ImportError, MemoryError, CheckpointError):
+            raise
+        except Exception as e:  # any other failure reading the state is a malformed checkpoint
+            raise CheckpointError(
+                f"{d}: weights are missing or corrupt ({type(e).__name__}: {e})"
+            ) from e
         router.checkpoint_dir = d
         return router  # type: ignore[return-value]
 
@@ -301,18 +322,110 @@ def read_config(directory: Path) -> dict[str, Any]:
     if not path.is_file():
         raise CheckpointError(f"{directory} is not a router checkpoint: no {CONFIG_FILE}")
     try:
-        config = json.loads(path.read_text())
-    except json.JSONDecodeError as e:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise CheckpointError(f"{path} is not valid JSON: {e}") from e
+    if not isinstance(config, dict):
+        raise CheckpointError(f"{path} must hold a JSON object, not {type(config).__name__}")
     missing = {"router", "format_version", "params"} - set(config)
     if missing:
         raise CheckpointError(f"{path} lacks keys {sorted(missing)}")
+    for key, kind in (("router", str), ("format_version", int), ("params", dict)):
+        if not isinstance(config[key], kind) or isinstance(config[key], bool):
+            raise CheckpointError(
+                f"{path}: {key!r} must be a {kind.__name__}, got {config[key]!r:.80}"
+            )
     if config["format_version"] > FORMAT_VERSION:
         raise CheckpointError(
             f"{path} has format_version {config['format_version']}; this routellm-py reads "
             f"up to {FORMAT_VERSION}. Upgrade routellm-py."
         )
     return config
+
+
+def check_encoder_is_local(directory: Path, spec: Any, allow: bool | None) -> None:
+    """Refuse a checkpoint whose encoder spec sends prompts to an embedding API, unless
+    allowed (argument, else `$ROUTELLM_PY_ALLOW_REMOTE_ENCODER`)."""
+    from routellm_py.embeddings.encoders import is_remote_spec
+
+    if spec is not None and not isinstance(spec, str):
+        raise CheckpointError(f"{directory}: encoder must be a spec string, got {spec!r:.80}")
+    if allow is None:
+        allow = os.environ.get(ALLOW_REMOTE_ENV, "").strip().lower() in ("1", "true", "yes")
+    if is_remote_spec(spec) and not allow:
+        raise CheckpointError(
+            f"{directory}: its encoder {spec!r} is an embedding API, so routing would send "
+            "every prompt to it. Load it only if you trust it: allow_remote_encoder=True "
+            f"(or {ALLOW_REMOTE_ENV}=1)"
+        )
+
+
+def checkpoint_file(directory: Path, name: Any) -> Path:
+    """`directory / name` for a file a checkpoint names, refused unless it stays inside the
+    directory (no absolute path, no `..`, no symlink out)."""
+    if not isinstance(name, str) or not name or "\x00" in name:
+        raise CheckpointError(f"{directory}: bad file name {name!r:.80} in the checkpoint")
+    rel = Path(name)
+    if rel.is_absolute() or ".." in rel.parts:
+        raise CheckpointError(f"{directory}: file {name!r} lies outside the checkpoint")
+    path = directory / rel
+    if not path.resolve().is_relative_to(directory.resolve()):
+        raise CheckpointError(f"{directory}: file {name!r} links outside the checkpoint")
+    return path
+
+
+def check_weights(directory: Path) -> None:
+    """Parse every safetensors file of the checkpoint (top level and one folder down) and
+    refuse a malformed header or a float tensor holding NaN."""
+    for path in sorted([*directory.glob("*.safetensors"), *directory.glob("*/*.safetensors")]):
+        name = _nan_tensor(path)
+        if name is not None:
+            raise CheckpointError(
+                f"{path}: tensor {name!r} holds NaN; the checkpoint is corrupt (a diverged "
+                "training run?). Retrain or restore it"
+            )
+
+
+_FLOATS = {"F16": np.float16, "F32": np.float32, "F64": np.float64, "BF16": np.uint16}
+
+
+def _nan_tensor(path: Path) -> str | None:
+    """The first float tensor holding NaN in a safetensors file, else None (format: 8-byte
+    little-endian header length, JSON header of dtype/shape/data_offsets, raw data)."""
+    size = path.stat().st_size
+    with path.open("rb") as fh:
+        n = int.from_bytes(fh.read(8), "little")
+        if size < 8 or n > size - 8:
+            raise CheckpointError(f"{path}: truncated safetensors file")
+        try:
+            header = json.loads(fh.read(n))
+        except ValueError as e:
+            raise CheckpointError(f"{path}: unreadable safetensors header") from e
+    if not isinstance(header, dict):
+        raise CheckpointError(f"{path}: unreadable safetensors header")
+    data = np.memmap(path, dtype=np.uint8, mode="r", offset=8 + n) if size > 8 + n else b""
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        try:
+            begin, end = (int(x) for x in info["data_offsets"])
+            dtype = info["dtype"]
+        except (TypeError, KeyError, ValueError) as e:
+            raise CheckpointError(f"{path}: tensor {name!r} has a malformed entry") from e
+        if not 0 <= begin <= end <= len(data):
+            raise CheckpointError(f"{path}: tensor {name!r} lies outside the file")
+        if dtype not in _FLOATS:
+            continue
+        if (end - begin) % np.dtype(_FLOATS[dtype]).itemsize:
+            raise CheckpointError(f"{path}: tensor {name!r} has a partial {dtype} element")
+        step = _CHUNK * np.dtype(_FLOATS[dtype]).itemsize
+        for start in range(begin, end, step):
+            v = np.frombuffer(data[start : min(start + step, end)], dtype=_FLOATS[dtype])
+            # bfloat16 NaN: exponent bits all set and a non-zero mantissa.
+            bad = ((v & 0x7F80) == 0x7F80) & ((v & 0x7F) != 0) if dtype == "BF16" else np.isnan(v)
+            if bad.any():
+                return name
+    return None
 
 
 def _atomic_write(path: Path, text: str) -> None:

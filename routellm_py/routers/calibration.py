@@ -299,10 +299,14 @@ def calibrate_checkpoint(
     of `spec` (default: the router's own training sources); returns the calibration record."""
     from routellm_py.routers.base import Router
 
+    from routellm_py.data.scores import SCORE_TABLES
+
     router = Router.load(path)
-    spec = spec or router.provenance.get("data")
+    if not spec:  # the router's own training sources that have per-prompt scores
+        trained = (s.split("@")[0].strip() for s in router.provenance.get("data", "").split(","))
+        spec = ",".join(s for s in trained if s in SCORE_TABLES)
     if not spec:
-        raise ValueError(f"{path} records no training data; pass --data SOURCES")
+        raise ValueError(f"{path} records no gold training source; pass --data SOURCES")
     prompts, y, data = held_out_outcomes(router, spec, data_dir)
     raw = router.win_rate(prompts, raw=True)
     calibrator, report = select_calibrator(raw, y, methods)

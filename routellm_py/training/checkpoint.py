@@ -38,10 +38,14 @@ def verified_model_dir(directory: Path) -> Path:
     manifest_path = directory / MANIFEST
     if not manifest_path.is_file():
         raise ValueError(f"{manifest_path} is missing; re-save the router")
+    from routellm_py.routers.base import checkpoint_file
+
     manifest = json.loads(manifest_path.read_text())
+    if not isinstance(manifest, dict):
+        raise ValueError(f"{manifest_path} must map file names to sha256 digests")
     model_dir = directory / MODEL_DIR
     for name, digest in manifest.items():
-        f = model_dir / name
+        f = checkpoint_file(model_dir, name)
         if not f.is_file():
             raise ValueError(f"{f} is missing")
         if _sha256(f) != digest:

@@ -297,9 +297,8 @@ def calibrate_checkpoint(
 ) -> dict[str, Any]:
     """Fit, select and store the calibrator of the checkpoint at `path` on held-out prompts
     of `spec` (default: the router's own training sources); returns the calibration record."""
-    from routellm_py.routers.base import Router
-
     from routellm_py.data.scores import SCORE_TABLES
+    from routellm_py.routers.base import Router
 
     router = Router.load(path)
     if not spec:  # the router's own training sources that have per-prompt scores

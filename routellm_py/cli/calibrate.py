@@ -87,6 +87,8 @@ def fit(args: argparse.Namespace) -> int:
     print(f"{rec['data']['n_prompts']} prompts; outcome: {rec['data']['outcome']}")
     cv = ", ".join(f"{m} {v:.4f}" for m, v in rec["cv_log_loss"].items())
     print(f"{rec['selection']}: {cv}")
+    for method, why in rec.get("rejected", {}).items():
+        print(f"{method} left out: {why}")
     print(f"{'win rates':<26} {'ECE width':>9} {'ECE mass':>9} {'Brier':>7} {'log loss':>8}")
     for label, key in [("raw", "before"), ("calibrated (out-of-fold)", "after_cross_validated")]:
         m = rec[key]

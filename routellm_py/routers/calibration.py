@@ -11,6 +11,10 @@ Methods (all fitted by minimising log loss on (p_i, y_i) with soft labels y_i in
   2017: strictly increasing between the first and last breakpoint, so routing order is kept
   there), flat beyond them, clipped to [1e-3, 1 - 1e-3] so log loss stays finite.
 - `identity`: q = p (kept when no calibrator beats the raw win rates).
+A calibrator must keep routing order (a threshold on q routes the same prompts as one on p):
+temperature and Platt fits with a <= 0 (scores that rank the outcomes the wrong way on the
+calibration data) are refused with `OrderError`, and `select_calibrator` leaves such a
+method out and says so in its report.
 `select_calibrator` picks the method with the lowest K-fold cross-validated log loss
 (seeded folds) and refits it on all the data.
 
@@ -48,6 +52,10 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
     return 0.5 * (1.0 + np.tanh(0.5 * z))
 
 
+class OrderError(ValueError):
+    """A fitted map would reverse the routing order (slope a <= 0 on the logit)."""
+
+
 @dataclass(frozen=True)
 class Calibrator:
     """A fitted map of raw win rates to calibrated ones; `params` as in the module doc:
@@ -63,6 +71,11 @@ class Calibrator:
         keys = need.get(self.method, {"x", "y"})
         if set(self.params) != keys:
             raise ValueError(f"{self.method} calibrator needs params {sorted(keys)}")
+        if "a" in keys and not self.params["a"] > 0:
+            raise OrderError(
+                f"{self.method} calibrator slope a = {self.params['a']:.4g} <= 0 would reverse "
+                "the routing order: the raw win rates rank these outcomes the wrong way"
+            )
         if self.method == "isotonic":
             x, y = np.asarray(self.params["x"], float), np.asarray(self.params["y"], float)
             if x.ndim != 1 or x.shape != y.shape or len(x) == 0 or np.any(np.diff(x) <= 0):
@@ -163,16 +176,27 @@ def select_calibrator(
         raise ValueError(f"{len(p)} prompts are too few to calibrate with {folds}-fold CV")
     fold = np.random.default_rng(seed).permutation(len(p)) % folds
     oof = {m: np.empty(len(p)) for m in methods}
+    rejected: dict[str, str] = {}
     for k in range(folds):
         test = fold == k
         for m in methods:
-            oof[m][test] = fit_calibrator(m, p[~test], y[~test])(p[test])
-    cv = {m: M.log_loss(oof[m], y) for m in methods}
-    best = min(methods, key=lambda m: cv[m])
-    calibrator = fit_calibrator(best, p, y)
+            if m in rejected:
+                continue
+            try:
+                oof[m][test] = fit_calibrator(m, p[~test], y[~test])(p[test])
+            except OrderError as e:
+                rejected[m] = str(e)
+    cv = {m: M.log_loss(oof[m], y) for m in methods if m not in rejected}
+    for best in sorted(cv, key=lambda m: cv[m]):  # identity and isotonic always keep order
+        try:
+            calibrator = fit_calibrator(best, p, y)
+            break
+        except OrderError as e:
+            rejected[best] = str(e)
     report = {
         "selection": f"{folds}-fold cross-validated log loss (seed {seed})",
         "cv_log_loss": cv,
+        "rejected": rejected,
         "before": M.calibration_summary(p, y),
         "after_cross_validated": M.calibration_summary(oof[best], y),
         "after_in_sample": M.calibration_summary(calibrator(p), y),
@@ -199,7 +223,9 @@ def calibration_card(info: dict[str, Any]) -> str:
         "",
         f"`win_rate` applies the **{info['method']}** calibrator (`{CALIBRATION_FILE}`; "
         "`win_rate(prompts, raw=True)` gives the raw score), chosen by "
-        f"{info['selection']} among {', '.join(info['cv_log_loss'])}.",
+        f"{info['selection']} among {', '.join(info['cv_log_loss'])}"
+        + "".join(f"; {m} left out: {why}" for m, why in info.get("rejected", {}).items())
+        + ".",
         f"Fitted on {info['data']['n_prompts']} prompts: {info['data']['description']}.",
         f"Outcome: {info['data']['outcome']}.",
         "",

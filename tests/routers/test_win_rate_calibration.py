@@ -13,6 +13,7 @@ from routellm_py.routers.base import CheckpointError, Router, load_router, regis
 from routellm_py.routers.calibration import (
     CALIBRATION_FILE,
     Calibrator,
+    OrderError,
     fit_calibrator,
     select_calibrator,
     write_calibration,
@@ -110,3 +111,21 @@ def test_bad_calibration_file_is_a_checkpoint_error(tmp_path):
 def test_select_needs_enough_prompts():
     with pytest.raises(ValueError, match="too few"):
         select_calibrator([0.5] * 6, [1] * 6)
+
+
+def test_a_calibrator_never_reverses_the_routing_order():
+    # Outcomes that fall as the raw win rate rises: an unconstrained Platt fit has a < 0,
+    # which would send the prompts the router ranks highest to the weak model.
+    rng = np.random.default_rng(1)
+    p = rng.uniform(0.05, 0.95, 2_000)
+    y = (rng.random(len(p)) < 1 - p).astype(float)
+    for method in ("platt", "temperature"):
+        with pytest.raises(OrderError, match="reverse the routing order"):
+            fit_calibrator(method, p, y)
+    with pytest.raises(OrderError):
+        Calibrator("platt", {"a": -0.3, "b": 0.3})
+    chosen, report = select_calibrator(p, y)
+    assert set(report["rejected"]) == {"platt", "temperature"}
+    assert chosen.method in ("identity", "isotonic")
+    order = np.argsort(p)
+    assert np.all(np.diff(chosen(p[order])) >= 0)

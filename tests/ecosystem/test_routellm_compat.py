@@ -83,8 +83,12 @@ def test_mf_matches_routellm(tmp_path: Path, embeddings_api: FakeEmbeddings) -> 
     )
     want = [routellm_mf_win_rate(t, p, 7, 30) for p in PROMPTS]
     np.testing.assert_allclose(other.win_rate(PROMPTS), want, atol=1e-6)
-    # saved in this project's format, it loads with load_router and scores the same
-    again = load_router(router.save(tmp_path / "native"))
+    # saved in this project's format, it loads with load_router and scores the same, once the
+    # user allows its embedding API (a checkpoint never sends prompts anywhere by itself)
+    native = router.save(tmp_path / "native")
+    with pytest.raises(C.CheckpointError, match="allow_remote_encoder"):
+        load_router(native)
+    again = load_router(native, allow_remote_encoder=True)
     np.testing.assert_allclose(again.win_rate(PROMPTS), got, atol=1e-6)
 
 

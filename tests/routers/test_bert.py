@@ -74,7 +74,8 @@ def test_save_load_round_trip_is_identical(fitted, tmp_path):
 def test_corrupt_weights_are_refused(fitted, tmp_path):
     d = fitted.save(tmp_path / "ckpt")
     (d / "model" / "model.safetensors").write_bytes(b"garbage")
-    with pytest.raises(CheckpointError, match="sha256"):
+    # refused before any weight is read: by the safetensors header check or the manifest digest
+    with pytest.raises(CheckpointError, match="truncated safetensors|sha256"):
         load_router(d)
 
 

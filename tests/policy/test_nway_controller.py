@@ -236,3 +236,33 @@ def test_bad_nway_strings_are_refused(make, up, prompts) -> None:
     with pytest.raises(RoutingError, match="cannot route between the N-way models"):
         make(models=unknown).decide(prompts[:1], model="router-mf-nway-t0.9")
     assert up.models_called() == []  # no upstream call for a refused request
+
+
+# ---- the server ----------------------------------------------------------------------------
+def test_server_routes_and_completes_nway(make, prompts, up) -> None:
+    import httpx
+
+    from routellm_py.server import BackgroundServer, create_app
+
+    c = make(models=models(up.base_url))
+    model = "router-mf-nway-lambda10"
+    want = c.decide(prompts[:2], model=model)
+    with BackgroundServer(create_app(c, models=[model])) as srv:
+        r = httpx.post(f"{srv.base_url}/route", json={"model": model, "prompts": prompts[:2]})
+        assert r.status_code == 200
+        body = r.json()
+        assert body["policy"] == "lambda" and body["lambda"] == 10.0
+        assert [d["model"] for d in body["data"]] == [w["routed_model"] for w in want]
+        assert [x["model"] for x in body["data"][0]["candidates"]] == [
+            x["model"] for x in want[0]["candidates"]
+        ]
+        listed = httpx.get(f"{srv.base_url}/models").json()["data"][0]["routing"]
+        assert listed["policy"] == "lambda" and "nway-t" in listed["usage"]
+        chat = {"model": model, "messages": [{"role": "user", "content": prompts[0]}]}
+        r = httpx.post(f"{srv.base_url}/chat/completions", json=chat, timeout=30)
+        assert r.status_code == 200
+        assert r.json()["model"] == want[0]["routed_model"]
+        bad = httpx.post(
+            f"{srv.base_url}/route", json={"model": "router-mf-nway-t2", "prompts": ["a"]}
+        )
+        assert bad.status_code == 400 and "t in model" in bad.json()["error"]["message"]

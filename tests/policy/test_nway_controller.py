@@ -266,3 +266,19 @@ def test_server_routes_and_completes_nway(make, prompts, up) -> None:
             f"{srv.base_url}/route", json={"model": "router-mf-nway-t2", "prompts": ["a"]}
         )
         assert bad.status_code == 400 and "t in model" in bad.json()["error"]["message"]
+
+
+def test_nway_model_strings_parse_from_the_right() -> None:
+    from routellm_py.controller import parse_model_string
+    from routellm_py.controller.model_string import RouteSpec
+
+    assert parse_model_string("router-bert-large-nway-t0.9") == RouteSpec(
+        "bert-large", policy="t", policy_param=0.9
+    )
+    assert parse_model_string("router-mf-nway-lambda1500") == RouteSpec(
+        "mf", policy="lambda", policy_param=1500.0
+    )
+    assert parse_model_string("router-mf-0.5") == RouteSpec("mf", threshold=0.5)
+    for bad in ("router-mf-nway-lambda1e3", "router-nway-t0.5", "router-mf-nway-t"):
+        with pytest.raises(RoutingError):
+            parse_model_string(bad)

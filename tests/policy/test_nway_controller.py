@@ -14,16 +14,9 @@ import pytest
 from routellm_py import load_router
 from routellm_py.controller import Controller, RoutingError, UpstreamError
 from routellm_py.controller.nway import DEFAULT_OUTPUT_TOKENS
+from routellm_py.policy import nway
 from routellm_py.policy.drift import drift_prompts
-from routellm_py.policy.nway import (
-    Price,
-    cheapest_matching_order,
-    estimate_tokens,
-    estimates_from_scores,
-    expected_cost,
-    litellm_price,
-    quality_minus_cost_order,
-)
+from routellm_py.policy.nway import Price, litellm_price
 from routellm_py.routers.base import Router
 from tests.upstream import Upstream
 
@@ -85,13 +78,13 @@ def make(mf: Router, up: Upstream) -> Iterator[Any]:
 
 def expected_orders(mf: Router, texts: list[str], policy: str, param: float) -> np.ndarray:
     """The policy's order computed here from the router's scores and the test's prices."""
-    quality, p_match = estimates_from_scores(mf.model_scores(texts, KNOWN))
-    tokens = np.array([estimate_tokens(len(t)) for t in texts])
+    quality, p_match = nway.estimates_from_scores(mf.model_scores(texts, KNOWN))
+    tokens = np.array([nway.estimate_tokens(len(t)) for t in texts])
     prices = [Price(a, b) for a, b in PRICES]
-    cost = expected_cost(tokens, prices, [100.0, 200.0, 300.0])
+    cost = nway.expected_cost(tokens, prices, [100.0, 200.0, 300.0])
     if policy == "lambda":
-        return quality_minus_cost_order(quality, cost, param)
-    return cheapest_matching_order(p_match, cost, param)
+        return nway.quality_minus_cost_order(quality, cost, param)
+    return nway.cheapest_matching_order(p_match, cost, param)
 
 
 # ---- two models: the pair strings behave as before ---------------------------------------

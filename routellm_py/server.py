@@ -433,11 +433,22 @@ def create_app(
                     "threshold": spec.threshold,
                     "strong_fraction": spec.strong_fraction,
                     "budget": spec.budget,
+                    **(
+                        {"policy": spec.policy, spec.policy: spec.policy_param}
+                        if spec.policy
+                        else {}
+                    ),
                     "strong_model": controller.strong.model,
                     "weak_model": controller.weak.model,
                     "usage": f"router-{spec.router}-<threshold in [0,1]>, "
                     f"router-{spec.router}-s<strong-call fraction in [0,1]> or "
-                    f"router-{spec.router}-b<strong-call fraction held online>",
+                    f"router-{spec.router}-b<strong-call fraction held online>"
+                    + (
+                        f"; N-way: router-{spec.router}-nway-lambda<lambda >= 0> or "
+                        f"router-{spec.router}-nway-t<t in [0,1]>"
+                        if controller.models
+                        else ""
+                    ),
                 },
             }
             for model, spec in specs.items()
@@ -466,18 +477,25 @@ def create_app(
         if metrics is not None:
             metrics.observe_route(records, time.perf_counter() - start)
         first = records[0]
+        nway = "candidates" in first  # N-way: each decision lists its candidates instead
         return {
             "object": "routing.decisions",
             "router": first["router"],
-            "threshold": first["threshold"],
-            "strong_fraction": first["strong_fraction"],
-            "strong_model": controller.strong.model,
-            "weak_model": controller.weak.model,
+            **(
+                {"policy": first["policy"], first["policy"]: first[first["policy"]]}
+                if nway
+                else {
+                    "threshold": first["threshold"],
+                    "strong_fraction": first["strong_fraction"],
+                    "strong_model": controller.strong.model,
+                    "weak_model": controller.weak.model,
+                }
+            ),
             "data": [
                 {
                     "index": i,
                     "id": r["id"],
-                    "win_rate": r["win_rate"],
+                    **({"candidates": r["candidates"]} if nway else {"win_rate": r["win_rate"]}),
                     "routed_to": r["routed_to"],
                     "model": r["routed_model"],
                 }

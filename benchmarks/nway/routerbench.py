@@ -26,7 +26,11 @@ from routellm_py.data.adapters.bundled import ROUTERBENCH_DIR
 from routellm_py.data.aliases import canonical_model
 from routellm_py.data.paths import resolve_data_dir
 from routellm_py.data.scores import score_table
-from routellm_py.policy.nway import cheapest_matching_order, quality_minus_cost_order
+from routellm_py.policy.nway import (
+    cheapest_matching_order,
+    estimates_from_scores,
+    quality_minus_cost_order,
+)
 from routellm_py.routers.mf import MFRouter
 
 OUT = Path(__file__).parent / "results"
@@ -45,10 +49,6 @@ def costs(models: list[str], keys: pd.Series) -> np.ndarray:
         parts.append(raw[["sample_id", *cols]].rename(columns=cols))
     table = pd.concat(parts).groupby("sample_id").mean()
     return table.loc[keys.to_numpy(), models].to_numpy(dtype=np.float64)
-
-
-def sigmoid(x: np.ndarray) -> np.ndarray:
-    return 0.5 * (1.0 + np.tanh(x / 2))
 
 
 def cross_fitted_scores(frame: pd.DataFrame, table, models: list[str]) -> np.ndarray:
@@ -81,9 +81,7 @@ def main() -> None:
     frame, correct, cost = frame[keep].reset_index(drop=True), correct[keep], cost[keep]
     table = type(table)(table.name, frame)
     s = cross_fitted_scores(frame, table, models)
-    q = sigmoid(s[:, :, None] - s[:, None, :]).sum(axis=2) - 0.5  # minus the self term
-    q /= len(models) - 1
-    p_match = np.minimum(1.0, 2 * sigmoid(s - s.max(axis=1, keepdims=True)))
+    q, p_match = estimates_from_scores(s)
     tasks = frame["task"].to_numpy()
     expected = np.zeros_like(cost)
     for task in np.unique(tasks):

@@ -7,7 +7,11 @@ The config file (JSON, or YAML if PyYAML is installed) may hold:
     strong_model: NAME or {model, api_base, api_key_env, extra}
     weak_model:   NAME or {model, api_base, api_key_env, extra}
     controller:   {timeout, attempt_timeout, num_retries, backoff, max_retry_after,
-                   fallback, route_on, max_route_chars, ...}
+                   fallback, route_on, max_route_chars, models, ...}
+
+`controller.models` lists the N-way models ({model, api_base?, api_key_env?, price_in?,
+price_out?, output_tokens?, router_name?}; `routellm_py.controller.nway`), routed to by
+`router-<name>-nway-lambda<lambda>` and `router-<name>-nway-t<t>`.
 
 Command-line flags override the file. Provider keys come from the environment (litellm's
 usual variables, or `api_key_env` / --strong-api-key-env), never from the command line.

@@ -17,7 +17,7 @@ import os
 import random
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -245,7 +245,8 @@ class Attempt:
 
 class AttemptPlan:
     """The attempts of one request, for the sync and the async caller alike: the routed
-    model with bounded retries, then the other model if `fallback`, all within one
+    model with bounded retries, then the other model (N-way: the others, in order) if
+    `fallback`, all within one
     deadline (`deadline_s` from the plan's creation, delays included); `attempt_timeout`
     (optional) bounds each call, so that a hung call leaves time for a retry.
 
@@ -258,7 +259,7 @@ class AttemptPlan:
     def __init__(
         self,
         routed: ModelEndpoint,
-        other: ModelEndpoint,
+        other: ModelEndpoint | Sequence[ModelEndpoint],
         routing: dict[str, Any],
         *,
         num_retries: int,
@@ -270,7 +271,8 @@ class AttemptPlan:
         max_retry_after: float = 30.0,
         secrets: tuple[str, ...] = (),
     ) -> None:
-        self.order = [routed, other] if fallback else [routed]
+        others = [other] if isinstance(other, ModelEndpoint) else list(other)
+        self.order = [routed, *others] if fallback else [routed]
         self.routing = routing
         self.num_retries = num_retries
         self.backoff = backoff

@@ -28,7 +28,8 @@ from routellm_py.routers.base import Router
 
 
 class Controller(Routing):
-    """Route OpenAI-style chat completions between a strong and a weak model.
+    """Route OpenAI-style chat completions between a strong and a weak model, or (with
+    `models` and an N-way model string) among N models in a policy's order.
 
     `strong_model` / `weak_model`: a litellm model name, a dict or a `ModelEndpoint` with its
     own `api_base` / `api_key` / `api_key_env`; `api_base` / `api_key` are shared defaults.
@@ -36,9 +37,9 @@ class Controller(Routing):
     attempt and wait included (a stream: until its first chunk; each call gets the time
     left, at most `attempt_timeout` if set); `num_retries` retries of transient errors,
     after the provider's Retry-After (up to `max_retry_after`) or exponential backoff;
-    then, if `fallback`, the other model. Client errors are neither retried nor fallen
-    back. Every attempt is reported in the response's `routing` field (or in
-    `UpstreamError.routing`). Routing options: see `Routing`.
+    then, if `fallback`, the other model (N-way: the next in the policy's order). Client
+    errors are neither retried nor fallen back. Every attempt is reported in the
+    response's `routing` field (or in `UpstreamError.routing`). Routing options: see `Routing`.
     """
 
     def __init__(
@@ -98,19 +99,21 @@ class Controller(Routing):
         messages = validate_messages(kwargs.pop("messages"))
         return spec, messages, self._text(messages), kwargs
 
-    def _plan(
-        self, spec: RouteSpec, threshold: float, win_rate: float, started: float
-    ) -> AttemptPlan:
-        """The attempts for a decision made `started` (perf_counter) -> routing_ms."""
-        routing = self._decision(spec, threshold, win_rate)
+    def _plan(self, spec: RouteSpec, routing: dict[str, Any], started: float) -> AttemptPlan:
+        """The attempts for a decision made `started` (perf_counter) -> routing_ms: the
+        routed model, then the other (pair) or the others in policy order (N-way)."""
         routing["routing_ms"] = round(1000 * (time.perf_counter() - started), 3)
-        strong = routing["routed_to"] == "strong"
         with self._lock:
             self.model_counts[spec.router][routing["routed_model"]] += 1
-        secrets = tuple(e.secret() or "" for e in (self.strong, self.weak))
+        if "candidates" in routing:
+            by_name = {c.endpoint.model: c.endpoint for c in self.models}
+            order = [by_name[c["model"]] for c in routing["candidates"]]
+        else:
+            pair = [self.strong, self.weak]
+            order = pair if routing["routed_to"] == "strong" else pair[::-1]
         return AttemptPlan(
-            self.strong if strong else self.weak,
-            self.weak if strong else self.strong,
+            order[0],
+            order[1:],
             routing,
             num_retries=self.num_retries,
             backoff=self.backoff,
@@ -119,8 +122,15 @@ class Controller(Routing):
             deadline_s=self.timeout,
             attempt_timeout=self.attempt_timeout,
             max_retry_after=self.max_retry_after,
-            secrets=secrets,
+            secrets=tuple(e.secret() or "" for e in order),
         )
+
+    def _decide_one(self, spec: RouteSpec, messages: list[dict[str, Any]], text: str) -> dict:
+        """The routing record of one request (sync: scoring, calibration or budget)."""
+        if spec.policy is not None:
+            return self._nway(spec, [messages])[0]
+        w = float(self.routers[spec.router].win_rate([text])[0])
+        return self._decision(spec, self.threshold(spec, w), w)
 
     def _call_kwargs(
         self, attempt: Attempt, messages: list[dict[str, Any]], kwargs: dict[str, Any]
@@ -165,9 +175,7 @@ class Controller(Routing):
         """`chat.completions.create`: route, then call litellm (stream=True: an iterator)."""
         started = time.perf_counter()
         spec, messages, text, rest = self._prepare(kwargs)
-        w = float(self.routers[spec.router].win_rate([text])[0])
-        t = self.threshold(spec, w)
-        plan = self._plan(spec, t, w, started)
+        plan = self._plan(spec, self._decide_one(spec, messages, text), started)
         self._store(plan.routing, text)
         litellm = load_litellm()
         for attempt in plan:
@@ -193,12 +201,17 @@ class Controller(Routing):
         started = time.perf_counter()
         spec, messages, text, rest = self._prepare(kwargs)
         loop = asyncio.get_running_loop()
-        w = await self._batcher(spec.router).win_rate(text)
-        if spec.threshold is not None:
-            t = spec.threshold
-        else:  # calibration or a budget's (possibly remote) state: off the event loop
-            t = await loop.run_in_executor(self._executor(), self.threshold, spec, w)
-        plan = self._plan(spec, t, w, started)
+        if spec.policy is not None:  # N-way: scored in a worker thread, one prompt at a time
+            decide = self._decide_one
+            routing = await loop.run_in_executor(self._executor(), decide, spec, messages, text)
+        else:
+            w = await self._batcher(spec.router).win_rate(text)
+            if spec.threshold is not None:
+                t = spec.threshold
+            else:  # calibration or a budget's (possibly remote) state: off the event loop
+                t = await loop.run_in_executor(self._executor(), self.threshold, spec, w)
+            routing = self._decision(spec, t, w)
+        plan = self._plan(spec, routing, started)
         self._store(plan.routing, text)
         litellm = load_litellm()
         try:

@@ -69,6 +69,13 @@ def validate_messages(messages: Any) -> list[dict[str, Any]]:
     return list(messages)
 
 
+def prompt_chars(messages: Sequence[dict[str, Any]]) -> int:
+    """Characters of text in all the (validated) messages: the prompt's length."""
+    return sum(
+        len(_content_text(m.get("content"), f"messages[{i}]")) for i, m in enumerate(messages)
+    )
+
+
 def routing_text(
     messages: Sequence[dict[str, Any]], route_on: RouteOn = "last_user", max_chars: int = 4000
 ) -> str:

@@ -7,6 +7,11 @@ Examples: `router-mf-0.116` (route strong iff win rate >= 0.116), `router-mf-s0.
 (the threshold that sends 30% of calls strong on the calibration prompts), `router-mf-b0.3`
 (a budget: the threshold adapts online so that 30% of the live calls go strong;
 `routellm_py.policy.budget`).
+
+N-way (the controller's `models` list): `router-<name>-nway-lambda<lambda>` (the model with
+the best estimated quality - lambda x expected USD; lambda >= 0, quality per dollar) or
+`router-<name>-nway-t<t>` (the cheapest model whose estimated chance of matching the best
+is >= t, t in [0, 1]); see `routellm_py.policy.nway`.
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ from dataclasses import dataclass
 PREFIX = "router-"
 # ASCII digits only: `\d` and float() also take other scripts' digits ("router-random-١").
 _NUMBER = re.compile(r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
+NWAY_SUFFIX = "-nway"
+NWAY_POLICIES = ("lambda", "t")
 _EXPONENT_TAIL = re.compile(r"-[sb]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)[eE]$")  # "mf-1e" of "mf-1e-3"
 
 
@@ -46,6 +53,8 @@ class RouteSpec:
     threshold: float | None = None
     strong_fraction: float | None = None
     budget: float | None = None
+    policy: str | None = None  # N-way: "lambda" or "t"
+    policy_param: float | None = None
 
 
 def check_unit_interval(value: object, what: str, param: str = "model") -> float:
@@ -84,6 +93,8 @@ def parse_model_string(model: str) -> RouteSpec:
         raise RoutingError(
             f"model {model!r} lacks a router name or a threshold; {usage}", param="model"
         )
+    if name.endswith(NWAY_SUFFIX) and value.startswith(NWAY_POLICIES):
+        return _parse_nway(model, name.removesuffix(NWAY_SUFFIX), value)
     if _EXPONENT_TAIL.search(name):
         raise RoutingError(
             f"model {model!r}: write the threshold as a plain decimal (0.001, not 1e-3)",
@@ -108,3 +119,19 @@ def parse_model_string(model: str) -> RouteSpec:
         frac = check_unit_interval(number, f"budget (strong fraction) in model {model!r}")
         return RouteSpec(name, budget=frac)
     return RouteSpec(name, threshold=check_unit_interval(number, f"threshold in model {model!r}"))
+
+
+def _parse_nway(model: str, name: str, value: str) -> RouteSpec:
+    """`lambda<number >= 0>` or `t<number in [0, 1]>` of `router-<name>-nway-...`."""
+    policy = "lambda" if value.startswith("lambda") else "t"
+    number = value[len(policy) :]
+    if not name or not _NUMBER.fullmatch(number):
+        raise RoutingError(
+            f"model {model!r}: use router-<name>-nway-lambda<lambda >= 0> (e.g. "
+            "router-mf-nway-lambda1000) or router-<name>-nway-t<t in [0, 1]> (e.g. "
+            "router-mf-nway-t0.9), plain decimals",
+            param="model",
+        )
+    t = policy == "t"
+    param = check_unit_interval(number, f"t in model {model!r}") if t else float(number)
+    return RouteSpec(name, policy=policy, policy_param=param)

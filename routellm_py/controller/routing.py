@@ -26,13 +26,19 @@ from typing import Any
 
 from routellm_py.controller.batcher import WinRateBatcher
 from routellm_py.controller.calls import ModelEndpoint
-from routellm_py.controller.messages import RouteOn, prompt_to_messages, routing_text
+from routellm_py.controller.messages import (
+    RouteOn,
+    prompt_chars,
+    prompt_to_messages,
+    routing_text,
+)
 from routellm_py.controller.model_string import (
     RouteSpec,
     RoutingError,
     check_unit_interval,
     parse_model_string,
 )
+from routellm_py.controller.nway import Candidate, candidates, check_router, decisions
 from routellm_py.policy.budget import (
     DEFAULT_STEP,
     DEFAULT_WINDOW,
@@ -85,7 +91,10 @@ class Routing:
     in-process; `routellm_py.policy.redis_state` shares it across processes).
     `feedback_db`: `sqlite:///PATH` or `postgresql://...` to store decisions and feedback
     (prompt text only if `store_prompts`); a failed store write is logged, never fails a
-    request.
+    request (N-way decisions are not stored: the store holds strong/weak pairs).
+    `models`: the N-way models (see `routellm_py.controller.nway`), routed to by
+    `router-<name>-nway-lambda<lambda>` / `router-<name>-nway-t<t>`; the strong/weak pair
+    and its model strings work as without it.
     """
 
     def __init__(
@@ -110,6 +119,7 @@ class Routing:
         budget_step: float = DEFAULT_STEP,
         feedback_db: str | None = None,
         store_prompts: bool = False,
+        models: Sequence[str | dict[str, Any]] | None = None,
     ) -> None:
         if route_on not in ("last_user", "window"):
             raise ValueError(f"route_on must be 'last_user' or 'window', got {route_on!r}")
@@ -118,6 +128,10 @@ class Routing:
         self.strong = ModelEndpoint.coerce(strong_model).with_defaults(api_base, api_key)
         self.weak = ModelEndpoint.coerce(weak_model).with_defaults(api_base, api_key)
         self.routers = load_routers(routers, config)
+        self.models: list[Candidate] = (
+            [] if models is None else candidates(models, api_base, api_key)
+        )
+        self._nway_routers: set[str] = set()
         self.route_on: RouteOn = route_on
         self.max_route_chars = max_route_chars
         self.on_decision = on_decision
@@ -175,7 +189,25 @@ class Routing:
                 status=404,
                 code="model_not_found",
             )
+        if spec.policy is not None:
+            self._check_nway(spec.router)
         return spec
+
+    def _check_nway(self, router: str) -> None:
+        """Refuse an N-way string without `models`, or for a router that cannot score them."""
+        if not self.models:
+            raise RoutingError(
+                "N-way model strings (router-<name>-nway-...) need the controller's models "
+                "list (Controller(models=[...]) or controller.models in the serve config)",
+                param="model",
+            )
+        if router not in self._nway_routers:
+            try:
+                check_router(self.routers[router], router, self.models)
+            except ValueError as e:
+                raise RoutingError(str(e), param="model") from e
+            with self._lock:
+                self._nway_routers.add(router)
 
     def threshold(self, spec: RouteSpec, win_rate: float | None = None) -> float:
         """The spec's threshold, calibrating (once, then cached) for a strong fraction; for a
@@ -231,9 +263,24 @@ class Routing:
         return [float(w) for w in self.routers[router].win_rate(self._texts(prompts))]
 
     def _texts(self, prompts: Sequence[str | Sequence[dict[str, Any]]]) -> list[str]:
+        return [self._text(prompt_to_messages(p)) for p in self._check_list(prompts)]
+
+    @staticmethod
+    def _check_list(prompts: Any) -> Any:
         if isinstance(prompts, str | bytes):
             raise TypeError("prompts must be a list of prompts, not one string; wrap it: [prompt]")
-        return [self._text(prompt_to_messages(p)) for p in prompts]
+        return prompts
+
+    def _nway(self, spec: RouteSpec, messages: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
+        """N-way routing records of validated messages lists (see `controller.nway`)."""
+        texts = [self._text(m) for m in messages]
+        chars = [prompt_chars(m) for m in messages]
+        records = decisions(spec, self.routers[spec.router], self.models, texts, chars)
+        return [{**r, "route_on": self.route_on} for r in records]
+
+    def _emitted(self, event: str, routing: dict[str, Any]) -> dict[str, Any]:
+        self._emit(event, routing)
+        return routing
 
     def decide(
         self,
@@ -248,6 +295,9 @@ class Routing:
         rate, routed model; no LLM call. The target is a `model` string or router +
         threshold / strong_fraction."""
         spec = self.spec(model, router, threshold, strong_fraction)
+        if spec.policy is not None:
+            messages = [prompt_to_messages(p) for p in self._check_list(prompts)]
+            return [self._emitted("route", r) for r in self._nway(spec, messages)]
         t = None if spec.budget is not None else self.threshold(spec)
         texts = self._texts(prompts)
         records = []
@@ -320,7 +370,7 @@ class Routing:
 
     def _store(self, routing: dict[str, Any], text: str) -> None:
         """Store a decision (with `text` if prompts are stored); errors are logged."""
-        if self.feedback_store is None:
+        if self.feedback_store is None or "candidates" in routing:
             return
         router = self.routers[routing["router"]]
         try:
@@ -331,7 +381,11 @@ class Routing:
             log.exception("feedback store: decision %s was not stored", routing["id"])
 
     def _store_served(self, routing: dict[str, Any]) -> None:
-        if self.feedback_store is None or not routing.get("served_model"):
+        if (
+            self.feedback_store is None
+            or not routing.get("served_model")
+            or "candidates" in routing
+        ):
             return
         served = "strong" if routing["served_model"] == self.strong.model else "weak"
         try:

@@ -10,6 +10,10 @@ and m models, with estimates q (n, m) and expected costs c (n, m):
 
 Expected cost: c = prompt_tokens * input price + expected output tokens * output price,
 prices per token from litellm's offline cost map (`litellm_price`) unless given.
+
+Estimates from per-model scores s (n, m) (MF: sigmoid(s_a - s_b) = P(a beats b), Ong et
+al. 2024, RouteLLM §4.1): q_m = mean over k != m of sigmoid(s_m - s_k), and the chance of
+matching the best min(1, 2 * sigmoid(s_m - s_best)) (1 for the best).
 """
 
 from __future__ import annotations
@@ -57,6 +61,28 @@ def litellm_price(model: str) -> Price:
         f"no price for model {model!r} in litellm's cost map; give it explicitly "
         "(input_cost_per_token and output_cost_per_token, USD per token)"
     )
+
+
+CHARS_PER_TOKEN = 4  # the usual English estimate for BPE tokenizers (OpenAI's rule of thumb)
+
+
+def estimate_tokens(chars: int) -> int:
+    """Prompt tokens of a `chars`-character prompt: ceil(chars / 4), tokenizer-free."""
+    return -(-chars // CHARS_PER_TOKEN)
+
+
+def estimates_from_scores(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(quality, p_match), each (n, m), from Bradley-Terry scores (n, m); see the module."""
+    s = np.asarray(scores, dtype=np.float64)
+    m = s.shape[1]
+    quality = (sigmoid(s[:, :, None] - s[:, None, :]).sum(axis=2) - 0.5) / max(m - 1, 1)
+    p_match = np.minimum(1.0, 2 * sigmoid(s - s.max(axis=1, keepdims=True)))
+    return quality, p_match  # quality: minus the self term sigmoid(0) = 0.5
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    """1 / (1 + exp(-x)), overflow-free."""
+    return 0.5 * (1.0 + np.tanh(x / 2))
 
 
 def expected_cost(

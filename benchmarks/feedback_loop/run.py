@@ -1,10 +1,12 @@
 """Does a router learn from the traffic it routes? New-domain feedback loop experiment.
 
     python benchmarks/feedback_loop/run.py [--base routers/mf] [--source routerbench]
+        [--strong-scores MODEL] [--weak-scores MODEL]
         [--db sqlite:///PATH | postgresql://...] [--out benchmarks/feedback_loop/results]
 
 1. New traffic: the gold score table `--source` (default routerbench: ARC-Challenge, MBPP,
-   Winogrande, scored for the base router's strong and weak models). The base router must
+   Winogrande, scored for the base router's strong and weak models; `--strong-scores` /
+   `--weak-scores` name the models whose scores stand for the endpoints). The base router must
    not have trained on it (checked against `provenance["data"]`); prompts whose text is in
    its training data are dropped. Prompts split in half by a seeded hash of their text:
    A = traffic, B = evaluation.

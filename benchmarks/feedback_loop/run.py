@@ -1,10 +1,12 @@
 """Does a router learn from the traffic it routes? New-domain feedback loop experiment.
 
     python benchmarks/feedback_loop/run.py [--base routers/mf] [--source routerbench]
+        [--strong-scores MODEL] [--weak-scores MODEL]
         [--db sqlite:///PATH | postgresql://...] [--out benchmarks/feedback_loop/results]
 
 1. New traffic: the gold score table `--source` (default routerbench: ARC-Challenge, MBPP,
-   Winogrande, scored for the base router's strong and weak models). The base router must
+   Winogrande, scored for the base router's strong and weak models; `--strong-scores` /
+   `--weak-scores` name the models whose scores stand for the endpoints). The base router must
    not have trained on it (checked against `provenance["data"]`); prompts whose text is in
    its training data are dropped. Prompts split in half by a seeded hash of their text:
    A = traffic, B = evaluation.
@@ -45,9 +47,14 @@ N_BOOT = 1000
 
 
 def traffic(
-    base, source: str, strong: str, data_dir: str | None, task: str | None, tail_chars: int
+    base,
+    source: str,
+    pair: tuple[str, str],
+    data_dir: str | None,
+    task: str | None,
+    tail_chars: int,
 ) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """(prompts, scores of `strong`, scores of the base's weak model) of `source` (only
+    """(prompts, scores of the strong and the weak model of `pair`) of `source` (only
     `task` if given), one row per prompt text, both scored, no base training prompt; with
     `tail_chars`, each prompt's last `tail_chars` characters (see --tail-chars)."""
     spec = str(base.provenance.get("data", ""))
@@ -55,7 +62,7 @@ def traffic(
         raise SystemExit(f"the base router trained on {source} ({spec}); pick a new domain")
     t = score_table(source, data_dir)
     t = t.subset(t.frame["task"] == task) if task else t
-    f = t.frame.assign(s=t.scores(strong), w=t.scores(base.weak_model)).dropna(subset=["s", "w"])
+    f = t.frame.assign(s=t.scores(pair[0]), w=t.scores(pair[1])).dropna(subset=["s", "w"])
     f = f.groupby("prompt", sort=False)[["s", "w"]].mean().reset_index()
     f = f[~f["prompt"].isin(set(training_prompts(base, data_dir)))]
     if tail_chars:
@@ -115,6 +122,11 @@ def main() -> int:
         default=None,
         help="model whose scores stand for the strong endpoint (default: the router's)",
     )
+    p.add_argument(
+        "--weak-scores",
+        default=None,
+        help="model whose scores stand for the weak endpoint (default: the router's)",
+    )
     p.add_argument("--db", default=None, help="database URL prefix (default: sqlite in --out)")
     p.add_argument("--pairwise", type=float, default=0.25, help="share of A answered by both")
     p.add_argument("--out", default="benchmarks/feedback_loop/results")
@@ -124,10 +136,11 @@ def main() -> int:
     args = p.parse_args()
     out = Path(args.out)
     work = Path(args.work) if args.work else out / "work"
-    work.mkdir(parents=True, exist_ok=True)
+    for d in (out, work):
+        d.mkdir(parents=True, exist_ok=True)
     base = load_router(args.base)
-    strong = args.strong_scores or base.strong_model
-    prompts, s, w = traffic(base, args.source, strong, args.data_dir, args.task, args.tail_chars)
+    pair = (args.strong_scores or base.strong_model, args.weak_scores or base.weak_model)
+    prompts, s, w = traffic(base, args.source, pair, args.data_dir, args.task, args.tail_chars)
     in_b = validation_mask(prompts, 0.5, args.seed)
     a, b = np.flatnonzero(~in_b), np.flatnonzero(in_b)
     pb, sb, wb = [prompts[i] for i in b], s[b], w[b]
@@ -152,6 +165,7 @@ def main() -> int:
         "command": " ".join(["python", *sys.argv]),
         "base": args.base,
         "base_data": base.provenance.get("data"),
+        "scores_of": {"strong": pair[0], "weak": pair[1]},
         "source": args.source,
         "tail_chars": args.tail_chars,
         "n_traffic": len(a),

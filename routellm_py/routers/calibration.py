@@ -263,13 +263,14 @@ OUTCOME_RULE = (
 
 
 def held_out_outcomes(
-    router: Any, spec: str, data_dir: str | Path | None = None
+    router: Any, spec: str, data_dir: str | Path | None = None, strict: bool = True
 ) -> tuple[list[str], np.ndarray, dict[str, Any]]:
     """(prompts, outcomes, description) for calibrating `router` on the gold score tables of
     `spec` (names of `data.scores.SCORE_TABLES`, comma-separated): the rows scoring both of
     the router's models, outcome per OUTCOME_RULE, keeping only prompts the router did not
     fit: those absent from its training data (`provenance["data"]`) plus, for routers with
-    an early-stopping split (`val_fraction`, `seed`), the training prompts held out there."""
+    an early-stopping split (`val_fraction`, `seed`), the training prompts held out there.
+    `strict=False` skips tables that do not score both models instead of refusing them."""
     import pandas as pd
 
     from routellm_py.benchmarks.harness import training_prompts
@@ -285,6 +286,8 @@ def held_out_outcomes(
                 f"of both models, from one of: {', '.join(SCORE_TABLES)}"
             )
         table = score_table(name, data_dir)
+        if not strict and not {router.strong_model, router.weak_model} <= set(table.models):
+            continue
         if not {router.strong_model, router.weak_model} <= set(table.models):
             raise ValueError(
                 f"{name} does not score both {router.strong_model} and {router.weak_model}; "
@@ -327,12 +330,13 @@ def calibrate_checkpoint(
     from routellm_py.routers.base import Router
 
     router = Router.load(path)
-    if not spec:  # the router's own training sources that have per-prompt scores
+    strict = bool(spec)
+    if not spec:  # the router's own gold training sources (those scoring its pair are used)
         trained = (s.split("@")[0].strip() for s in router.provenance.get("data", "").split(","))
         spec = ",".join(s for s in trained if s in SCORE_TABLES)
     if not spec:
         raise ValueError(f"{path} records no gold training source; pass --data SOURCES")
-    prompts, y, data = held_out_outcomes(router, spec, data_dir)
+    prompts, y, data = held_out_outcomes(router, spec, data_dir, strict=strict)
     raw = router.win_rate(prompts, raw=True)
     calibrator, report = select_calibrator(raw, y, methods)
     info = {**report, "data": data}

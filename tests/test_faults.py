@@ -102,7 +102,9 @@ def test_abandoned_requests_make_no_further_upstream_calls(up: Upstream) -> None
     one in flight is all."""
     n = 20
     up.clear()
-    with serve(up, num_retries=2, fallback=True) as srv:
+    # each attempt waits for the upstream's slow 500 (no attempt timeout before it), so no
+    # retry can start while the 20 requests are still arriving on a loaded machine
+    with serve(up, num_retries=2, fallback=True, attempt_timeout=10.0) as srv:
         warm = httpx.post(  # litellm's first call is slow: keep it out of the timing
             f"{srv.base_url}/chat/completions",
             json={"model": "router-random-0.5", "messages": user("hi")},
@@ -110,7 +112,7 @@ def test_abandoned_requests_make_no_further_upstream_calls(up: Upstream) -> None
         )
         assert warm.status_code == 200
         up.clear()
-        up.fail("500", times=10 * n, delay=2.0)  # every call fails, after 2 s
+        up.fail("500", times=10 * n, delay=4.0)  # every call fails, after 4 s
         body = json.dumps({"model": "router-random-0.5", "messages": user("bye")}).encode()
         sockets = [raw_request(srv.port, body) for _ in range(n)]
         assert wait_for(lambda: len(up.requests) >= n), "the requests never reached upstream"
@@ -118,7 +120,7 @@ def test_abandoned_requests_make_no_further_upstream_calls(up: Upstream) -> None
         for s in sockets:
             s.close()
         assert wait_for(lambda: stats(srv)["cancelled"] == n)
-        time.sleep(2.5)  # past the upstream's 2 s: a retry or fallback would arrive now
+        time.sleep(4.5)  # past the upstream's 4 s: a retry or fallback would arrive now
         assert len(up.requests) == n
         assert stats(srv)["failed_attempts"] == {}  # cancelled calls are not failures
     up.clear()

@@ -38,6 +38,25 @@ from routellm_py.server_guard import DEFAULT_MAX_CONCURRENCY, HEADER_TIMEOUT_S
 ARGS_ENV = "ROUTELLM_PY_SERVE_ARGS"
 
 
+def add_bind_options(p: argparse.ArgumentParser) -> None:
+    """Where the server listens and whom it serves: shared by `serve` and `ui`."""
+    p.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=6060)
+    p.add_argument(
+        "--api-key",
+        default=None,
+        help=f"bearer token clients must send (default: ${API_KEY_ENV}; unset = no auth)",
+    )
+    p.add_argument(
+        "--allowed-hosts",
+        type=split_list,
+        default=None,
+        help="Host header names served, '*' for any (default: loopback names when bound "
+        "to loopback, else any)",
+    )
+    p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+
+
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "serve", help="run the OpenAI-compatible routing server", description=__doc__
@@ -46,13 +65,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--strong-model", default=None, help="litellm model name of the strong model")
     p.add_argument("--weak-model", default=None, help="litellm model name of the weak model")
     p.add_argument("--config", default=None, help="JSON/YAML config file (see above)")
-    p.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=6060)
-    p.add_argument(
-        "--api-key",
-        default=None,
-        help=f"bearer token clients must send (default: ${API_KEY_ENV}; unset = no auth)",
-    )
+    add_bind_options(p)
     p.add_argument("--api-base", default=None, help="api_base shared by both models")
     for which in ("strong", "weak"):
         p.add_argument(f"--{which}-api-base", default=None, help=f"api_base of the {which} model")
@@ -109,13 +122,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="model ids GET /v1/models lists, e.g. router-mf-0.116,router-mf-s0.3 "
         "(default: router-<name>-0.5 per router)",
     )
-    p.add_argument(
-        "--allowed-hosts",
-        type=split_list,
-        default=None,
-        help="Host header names served, '*' for any (default: loopback names when bound "
-        "to loopback, else any)",
-    )
     p.add_argument("--workers", type=int, default=1, help="server processes (default 1)")
     p.add_argument(
         "--state",
@@ -140,7 +146,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="keep prompt text in the feedback database (off by default; needed to retrain)",
     )
-    p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     add_data_dir(p)
     p.set_defaults(func=run)
 

@@ -38,15 +38,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--weak-model", default=None, help="optional: litellm name, for answers")
     p.add_argument("--api-base", default=None, help="api_base shared by both models")
     p.add_argument("--results", default="benchmarks/results", help="bench output directory")
-    p.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=6060)
-    p.add_argument(
-        "--api-key", default=None, help=f"bearer token clients must send (default: ${API_KEY_ENV})"
-    )
-    p.add_argument(
-        "--allowed-hosts", type=split_list, default=None, help="Host names served, as for serve"
-    )
-    p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    serve.add_bind_options(p)
     add_data_dir(p)
     p.set_defaults(func=run)
 

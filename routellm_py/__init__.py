@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from routellm_py._version import __version__
 from routellm_py.routers.base import (
     Router,
     available_routers,
@@ -16,7 +17,6 @@ from routellm_py.routers.base import (
     register,
 )
 
-__version__ = "0.1.0"
 __all__ = [
     "Controller",
     "Router",

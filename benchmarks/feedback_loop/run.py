@@ -40,8 +40,8 @@ from routellm_py.benchmarks.harness import training_prompts
 from routellm_py.cli import main as cli
 from routellm_py.controller import Controller
 from routellm_py.data.scores import score_table
-from routellm_py.embeddings.router import validation_mask
 from routellm_py.routers.base import load_router
+from routellm_py.training.tables import validation_mask
 
 N_BOOT = 1000
 

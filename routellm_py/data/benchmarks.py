@@ -13,7 +13,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from routellm_py.data.adapters.common import read_jsonl
 from routellm_py.data.aliases import canonical_model
 from routellm_py.data.battles import Battles
 from routellm_py.data.paths import DataDirError, require_file, resolve_data_dir
@@ -136,6 +135,8 @@ def load_gsm8k(data_dir: Path) -> Benchmark:
 
 def load_mt_bench(data_dir: Path) -> Benchmark:
     """MT-Bench: route on the first turn, score = mean GPT-4 grade over both turns (RouteLLM)."""
+    from routellm_py.data.adapters.common import read_jsonl  # the adapters load on use
+
     root = data_dir / "benchmarks/mt_bench"
     questions = read_jsonl(
         require_file(root / "question.jsonl", "MT-Bench questions"),
@@ -169,6 +170,8 @@ def load_mt_bench(data_dir: Path) -> Benchmark:
 
 def load_contaminated(name: str, data_dir: str | Path | None = None) -> set[str]:
     """Eval prompts RouteLLM found near-duplicated in Arena training data (cosine >= 0.95)."""
+    from routellm_py.data.adapters.common import read_jsonl  # the adapters load on use
+
     folder = {"mmlu": "mmlu", "gsm8k": "gsm8k", "mt-bench": "mt_bench"}[name]
     path = require_file(
         resolve_data_dir(data_dir) / f"benchmarks/{folder}/contaminated_prompts.jsonl",

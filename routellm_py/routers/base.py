@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import numpy as np
 
+from routellm_py._version import __version__
 from routellm_py.data.aliases import DEFAULT_STRONG, DEFAULT_WEAK, canonical_model
 
 if TYPE_CHECKING:
@@ -235,8 +236,6 @@ class Router(ABC):
 
     def save(self, directory: str | Path, card: str | None = None) -> Path:
         """Write config.json, weights and a model card; the write is atomic per file."""
-        from routellm_py import __version__
-
         d = Path(directory)
         d.mkdir(parents=True, exist_ok=True)
         self._save_state(d)

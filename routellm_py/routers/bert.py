@@ -17,8 +17,8 @@ import numpy as np
 
 from routellm_py.data.aliases import DEFAULT_STRONG, DEFAULT_WEAK
 from routellm_py.routers.base import register
-from routellm_py.training import labels as L
-from routellm_py.training.hf_router import SequenceClassifierRouter
+from routellm_py.routers.hf import SequenceClassifierRouter
+from routellm_py.routers.hf_models import load_tokenizer
 
 
 @register("bert")
@@ -50,14 +50,17 @@ class BertRouter(SequenceClassifierRouter):
         self._set_params(dict(locals()))
 
     def _battle_targets(self, pair: Any) -> np.ndarray:
-        return L.outcome_targets(pair)
+        from routellm_py.training.labels import outcome_targets
+
+        return outcome_targets(pair)
 
     def _build(self) -> tuple[Any, Any]:
-        from routellm_py.training.classifier import build_sequence_classifier, load_tokenizer
+        from routellm_py.training.classifier import build_sequence_classifier
+        from routellm_py.training.labels import OUTCOME_LABELS
 
         tok = load_tokenizer(self.backbone)
         model = build_sequence_classifier(
-            self.backbone, 3, labels=L.OUTCOME_LABELS, pad_token_id=tok.pad_token_id
+            self.backbone, 3, labels=OUTCOME_LABELS, pad_token_id=tok.pad_token_id
         )
         return model, tok
 

@@ -275,7 +275,7 @@ def held_out_outcomes(
 
     from routellm_py.benchmarks.harness import training_prompts
     from routellm_py.data.scores import SCORE_TABLES, score_table
-    from routellm_py.embeddings.router import validation_mask
+    from routellm_py.training.tables import validation_mask
 
     prompts: list[str] = []
     outcomes: list[np.ndarray] = []

@@ -35,8 +35,8 @@ import numpy as np
 
 from routellm_py.data.aliases import DEFAULT_STRONG, DEFAULT_WEAK
 from routellm_py.routers.base import register
-from routellm_py.training import labels as L
-from routellm_py.training.hf_router import HFClassifierRouter, default_device
+from routellm_py.routers.hf import HFClassifierRouter
+from routellm_py.routers.hf_models import default_device, load_tokenizer
 
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 DTYPES = ("auto", "float32", "bfloat16", "float16")
@@ -58,6 +58,16 @@ def resolve_causal_backbone(backbone: str) -> tuple[str, dict[str, Any]]:
         p = Path(backbone)
         return str(p.parent), {"gguf_file": p.name}
     return backbone, {}
+
+
+def label_tokens(n_labels: int) -> list[str]:
+    """The causal-LM label tokens [[1]], ..., [[K]]."""
+    return [f"[[{k}]]" for k in range(1, n_labels + 1)]
+
+
+def grade_values(n_labels: int) -> np.ndarray:
+    """g_k = (k - 1) / (K - 1) for labels [[1]]..[[K]]: P(strong wins) each label stands for."""
+    return np.linspace(0.0, 1.0, n_labels)
 
 
 @register("causal_llm")
@@ -105,7 +115,9 @@ class CausalLLMRouter(HFClassifierRouter):
 
     # ---- labels ----------------------------------------------------------------------------
     def _battle_targets(self, pair: Any) -> np.ndarray:
-        return L.graded_targets(pair.soft_label(), self.n_labels)
+        from routellm_py.training.labels import graded_targets
+
+        return graded_targets(pair.soft_label(), self.n_labels)
 
     def _fit_targets(self, targets: np.ndarray) -> np.ndarray:
         """label_loss="vocab": append the pooled non-label column (target 0)."""
@@ -114,7 +126,7 @@ class CausalLLMRouter(HFClassifierRouter):
         return np.concatenate([targets, np.zeros((len(targets), 1))], axis=1)
 
     def _win_from_proba(self, proba: np.ndarray) -> np.ndarray:
-        return proba @ L.grade_values(self.n_labels)
+        return proba @ grade_values(self.n_labels)
 
     def _label_doc(self) -> str:
         return (
@@ -130,8 +142,6 @@ class CausalLLMRouter(HFClassifierRouter):
     # ---- models ----------------------------------------------------------------------------
     def _from_pretrained(self, path: str, extra: dict[str, Any], dtype: Any) -> tuple[Any, Any]:
         from transformers import AutoModelForCausalLM
-
-        from routellm_py.training.classifier import load_tokenizer
 
         kwargs: dict[str, Any] = {"dtype": dtype, **extra}
         if self.device_map:
@@ -184,7 +194,7 @@ class CausalLLMRouter(HFClassifierRouter):
         return lm, tok
 
     def _trainable(self, training: bool = False) -> tuple[Any, Any]:
-        from routellm_py.training.label_lm import (
+        from routellm_py.routers.label_lm import (
             DEFAULT_INSTRUCTION,
             ChatPromptTokenizer,
             LabelTokenLM,
@@ -202,7 +212,7 @@ class CausalLLMRouter(HFClassifierRouter):
         return net, tok
 
     def _labels(self) -> list[str]:
-        return L.label_tokens(self.n_labels)
+        return label_tokens(self.n_labels)
 
     def _inference_dtype(self) -> Any:
         import torch

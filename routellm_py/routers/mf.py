@@ -8,7 +8,7 @@ with a learned vector v_m per model seen in training, a projection W_proj and a 
 P(m_a beats m_b | q) = sigmoid(s(m_a, q) - s(m_b, q)); the win rate is
 P(strong beats weak). Training minimises weighted binary cross-entropy on battles against
 the soft label (a source's fractional preference where given; ties per `ties`, see
-`routellm_py.embeddings.router`), with Adam, a seeded shuffle and early stopping on the
+`routellm_py.routers.embedding`), with Adam, a seeded shuffle and early stopping on the
 validation loss of held-out prompts. `fit(battles, init=router)` warm-starts from a trained
 MF router (same encoder and dim): its projection, classifier and model vectors are the
 starting point, and models new to the battles start at random.
@@ -19,8 +19,6 @@ all models' scores for a batch are one matrix product.
 
 from __future__ import annotations
 
-import copy
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -30,16 +28,9 @@ import numpy as np
 from routellm_py.data.aliases import DEFAULT_STRONG, DEFAULT_WEAK, canonical_model
 from routellm_py.data.battles import Battles
 from routellm_py.embeddings.encoders import DEFAULT_SPEC
-from routellm_py.embeddings.router import (
-    EmbeddingRouter,
-    print_report,
-    sigmoid,
-    training_table,
-    validation_mask,
-)
 from routellm_py.embeddings.text_policy import DEFAULT_POLICY
 from routellm_py.routers.base import register, validate_prompts
-from routellm_py.training.pair_labels import SCHEMES, SCORE_SCHEMES, load_scores, relabel
+from routellm_py.routers.embedding import SCHEMES, EmbeddingRouter, sigmoid
 
 
 @register("mf")
@@ -113,6 +104,9 @@ class MFRouter(EmbeddingRouter):
         score tables of the difficulty label schemes."""
         import torch
 
+        from routellm_py.training.mf import mf_net, train_mf, warm_start
+        from routellm_py.training.tables import print_report, training_table, validation_mask
+
         table = training_table(self.training_battles(battles, data_dir), self.ties)
         known = set(init.models) if init is not None else set()
         self.models = sorted(set(table.model_a) | set(table.model_b) | known)
@@ -134,10 +128,10 @@ class MFRouter(EmbeddingRouter):
         torch.set_num_threads(1)  # tiny matmuls: one thread is fastest and deterministic
         try:
             torch.manual_seed(self.seed)
-            net = _mf_net(len(self.models), emb.shape[1], self.dim)
+            net = mf_net(len(self.models), emb.shape[1], self.dim)
             if init is not None:
-                _warm_start(net, init, self)
-            report = _train(
+                warm_start(net, init, self)
+            report = train_mf(
                 net, emb, (table.prompt_idx, a, b, y, w), is_val, self._hyper(), progress
             )
         finally:
@@ -157,9 +151,10 @@ class MFRouter(EmbeddingRouter):
     def training_battles(self, battles: Battles, data_dir: str | Path | None = None) -> Battles:
         """The battles of the label scheme, plus (up to `all_max` of) every battle at
         `all_weight` if > 0."""
+        from routellm_py.training.pair_labels import scheme_battles
+
         scheme = "pair" if self.pair_only else self.labels
-        scores = load_scores(battles, data_dir) if scheme in SCORE_SCHEMES else None
-        out = relabel(battles, scheme, self.strong_model, self.weak_model, scores)
+        out = scheme_battles(battles, scheme, self.strong_model, self.weak_model, data_dir)
         if self.all_weight > 0 and scheme != "all":
             f = battles.frame
             if len(f) > self.all_max:
@@ -221,125 +216,3 @@ class MFRouter(EmbeddingRouter):
         self._set_weights(tensors["model_embeddings"], tensors["text_proj"], tensors["classifier"])
         for m in (self.strong_model, self.weak_model):
             self._column(m)
-
-
-def _mf_net(n_models: int, text_dim: int, dim: int) -> Any:
-    """The trainable module (defined here so importing this module needs no torch)."""
-    import torch
-
-    class Net(torch.nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.P = torch.nn.Embedding(n_models, dim)
-            self.text_proj = torch.nn.Linear(text_dim, dim, bias=False)
-            self.classifier = torch.nn.Linear(dim, 1, bias=False)
-
-        def forward(self, a: torch.Tensor, b: torch.Tensor, proj: torch.Tensor) -> torch.Tensor:
-            """s(a, q) - s(b, q) per battle, given each battle's projected prompt W_proj e_q."""
-            va = torch.nn.functional.normalize(self.P(a), p=2, dim=1)
-            vb = torch.nn.functional.normalize(self.P(b), p=2, dim=1)
-            return self.classifier((va - vb) * proj).squeeze(-1)
-
-        def tensors(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-            return self.P.weight, self.text_proj.weight, self.classifier.weight
-
-    return Net()
-
-
-def _warm_start(net: Any, init: MFRouter, router: MFRouter) -> None:
-    """Copy `init`'s weights into `net` (rows of `router.models` that `init` knows)."""
-    import torch
-
-    if (init.encoder, init.dim) != (router.encoder, router.dim):
-        raise ValueError(
-            f"--init router has encoder {init.encoder!r} and dim {init.dim}; this one "
-            f"{router.encoder!r} and {router.dim}: warm start needs the same"
-        )
-    w = {k: torch.from_numpy(v) for k, v in init._weights.items()}
-    with torch.no_grad():
-        net.text_proj.weight.copy_(w["text_proj"])
-        net.classifier.weight.copy_(w["classifier"].reshape(1, -1))
-        for i, m in enumerate(router.models):
-            if m in init.models:
-                net.P.weight[i] = w["model_embeddings"][init.models.index(m)]
-
-
-def _prompt_groups(prompt_idx: np.ndarray, battles: np.ndarray, batch_size: int, rng) -> list:
-    """Mini-batches of whole prompts, ~`batch_size` battles each, in a seeded random order.
-
-    Batching by prompt lets a step project each prompt once (W_proj e_q is the costly part)
-    instead of once per battle; a prompt has tens to hundreds of battles."""
-    order = battles[np.argsort(prompt_idx[battles], kind="stable")]
-    prompts, starts, counts = np.unique(prompt_idx[order], return_index=True, return_counts=True)
-    perm = rng.permutation(len(prompts))
-    groups, current, size = [], [], 0
-    for k in perm:
-        current.append(order[starts[k] : starts[k] + counts[k]])
-        size += counts[k]
-        if size >= batch_size:
-            groups.append(np.concatenate(current))
-            current, size = [], 0
-    if current:
-        groups.append(np.concatenate(current))
-    return groups
-
-
-def _train(
-    net: Any, emb: Any, data: tuple, is_val: np.ndarray, hp: dict[str, Any], progress: bool
-) -> dict:
-    """Adam on weighted BCE over mini-batches of whole prompts; stop when the held-out loss
-    has not improved for `patience` epochs and restore the best weights."""
-    import torch
-    from tqdm.auto import tqdm
-
-    p, a, b, y, w = data  # numpy prompt index, torch model indices, labels, weights
-    rng = np.random.default_rng(hp["seed"])
-    gen = torch.Generator().manual_seed(hp["seed"])
-    train_idx, val_idx = np.flatnonzero(~is_val), np.flatnonzero(is_val)
-    opt = torch.optim.Adam(net.parameters(), lr=hp["lr"], weight_decay=hp["weight_decay"])
-
-    def loss_on(idx: np.ndarray, noise: float = 0.0) -> torch.Tensor:
-        uniq, local = np.unique(p[idx], return_inverse=True)
-        e = emb[torch.from_numpy(uniq)]
-        if noise > 0:
-            e = e + noise * torch.randn(e.shape, generator=gen)
-        t = torch.from_numpy(idx)
-        logits = net(a[t], b[t], net.text_proj(e)[torch.from_numpy(local)])
-        bce = torch.nn.functional.binary_cross_entropy_with_logits(logits, y[t], reduction="none")
-        return (bce * w[t]).sum() / w[t].sum()
-
-    best, best_state, best_epoch, bad = float("inf"), None, 0, 0
-    history = []
-    bar = tqdm(range(1, hp["max_epochs"] + 1), desc="mf epochs", disable=not progress)
-    for epoch in bar:
-        net.train()
-        total = 0.0
-        for batch in _prompt_groups(p, train_idx, hp["batch_size"], rng):
-            opt.zero_grad()
-            loss = loss_on(batch, hp["noise"])
-            loss.backward()
-            opt.step()
-            total += loss.item() * len(batch)
-        train_loss = total / len(train_idx)
-        net.eval()
-        with torch.inference_mode():
-            val = float(loss_on(val_idx)) if len(val_idx) else train_loss
-        history.append({"epoch": epoch, "train_loss": train_loss, "val_loss": val})
-        bar.set_postfix(train=f"{train_loss:.4f}", val=f"{val:.4f}")
-        # patience counts epochs without a relative improvement of 1e-4; the best is the min
-        bad = 0 if val < best * (1 - 1e-4) else bad + 1
-        if val < best:
-            best, best_epoch = val, epoch
-            best_state = copy.deepcopy(net.state_dict())
-        if len(val_idx) and bad >= hp["patience"]:
-            break
-    net.load_state_dict(best_state)
-    print(f"mf: best epoch {best_epoch}, held-out BCE {best:.4f}", file=sys.stderr)
-    return {
-        "best_epoch": best_epoch,
-        "epochs_run": len(history),
-        "best_val_loss": best,
-        "history": history,
-        "n_train_battles": len(train_idx),
-        "n_val_battles": len(val_idx),
-    }

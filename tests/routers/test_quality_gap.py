@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from routellm_py.data.battles import Battles
+from routellm_py.routers import quality_gap
 from routellm_py.routers.base import get_router_class, load_router
 from routellm_py.routers.quality_gap import QualityGapRouter
 from routellm_py.training.testing import FRUIT, VEHICLES, tiny_config, tiny_tokenizer
@@ -100,6 +101,17 @@ def test_trans_labels_record_t_star(tiny_backbone) -> None:
     router.fit_quality(["a b", "c d", "e f", "g h"], [1.0, 1, 1, 5], [5.0, 5, 2, 5])
     assert router.t_star == 1.0
     assert router.provenance["labels"]["mean_label"] == pytest.approx(0.5)
+
+
+def test_parameter_vocabulary_is_the_quality_labs() -> None:
+    """The router spells the label modes, quality kinds and BART default itself (serving never
+    imports `routellm_py.quality`); they must be the quality package's own."""
+    from routellm_py import quality
+    from routellm_py.quality.bartscore import DEFAULT_BART
+
+    assert quality_gap.LABEL_MODES == quality.LABEL_MODES
+    assert (*quality.QUALITY_KINDS, "battles") == quality_gap.ROUTER_QUALITY
+    assert quality_gap.DEFAULT_BART == DEFAULT_BART
 
 
 def test_untrained_router_says_so() -> None:

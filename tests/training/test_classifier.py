@@ -11,6 +11,7 @@ import pytest
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
+from routellm_py.routers.hf_models import predict_proba  # noqa: E402
 from routellm_py.training import classifier as C  # noqa: E402
 from routellm_py.training.testing import tiny_config, tiny_tokenizer  # noqa: E402
 
@@ -83,7 +84,7 @@ def test_loss_decreases_and_task_is_learned(tokenizer):
     assert report.train_loss[-1] < 0.5 * report.train_loss[0]
     assert report.val_loss[-1] < 0.5 * report.val_loss[0]
     assert (report.n_train, report.n_val, report.epochs_run) == (58, 6, 3)
-    proba = C.predict_proba(model, tokenizer, texts, max_length=16)
+    proba = predict_proba(model, tokenizer, texts, max_length=16)
     assert np.mean(proba.argmax(1) == y.argmax(1)) > 0.95
     np.testing.assert_allclose(proba.sum(1), 1.0, atol=1e-6)
 
@@ -94,7 +95,7 @@ def test_same_seed_same_model(tokenizer):
     for _ in range(2):
         model = fresh("bert", tokenizer)
         C.train_classifier(model, tokenizer, texts, y, lr=1e-3, epochs=1, progress=False)
-        runs.append(C.predict_proba(model, tokenizer, texts))
+        runs.append(predict_proba(model, tokenizer, texts))
     np.testing.assert_array_equal(runs[0], runs[1])
 
 
@@ -120,7 +121,7 @@ def test_early_stopping_restores_best_epoch(tokenizer):
     assert report.epochs_run == report.best_epoch + 1  # patience 1
     # the restored weights are the best epoch's: recompute the validation loss
     val = np.random.default_rng(0).permutation(60)[:15]
-    proba = C.predict_proba(model, tokenizer, [texts[i] for i in val])
+    proba = predict_proba(model, tokenizer, [texts[i] for i in val])
     loss = -np.mean(np.log((proba * y[val]).sum(1)))
     assert loss == pytest.approx(report.val_loss[report.best_epoch - 1], rel=1e-4)
 
@@ -129,8 +130,8 @@ def test_early_stopping_restores_best_epoch(tokenizer):
 def test_batched_equals_one_at_a_time_and_keeps_order(arch, tokenizer):
     model = fresh(arch, tokenizer)
     texts, _ = toy_task(11)
-    batched = C.predict_proba(model, tokenizer, texts, batch_size=4)
-    single = np.concatenate([C.predict_proba(model, tokenizer, [t]) for t in texts])
+    batched = predict_proba(model, tokenizer, texts, batch_size=4)
+    single = np.concatenate([predict_proba(model, tokenizer, [t]) for t in texts])
     np.testing.assert_allclose(batched, single, atol=1e-5)
     assert not np.allclose(batched[0], batched[1])  # rows differ, so order is tested
 

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from routellm_py.data.battles import Battles
+from routellm_py.routers.causal_llm import grade_values, label_tokens
 from routellm_py.training import labels as L
 
 S, W = "gpt-4-1106-preview", "mistralai/Mixtral-8x7B-Instruct-v0.1"
@@ -59,8 +60,8 @@ def test_graded_targets_interpolate_and_keep_the_mean():
         ],
         atol=1e-12,
     )
-    np.testing.assert_allclose(t @ L.grade_values(5), p)
-    assert L.label_tokens(3) == ["[[1]]", "[[2]]", "[[3]]"]
+    np.testing.assert_allclose(t @ grade_values(5), p)
+    assert label_tokens(3) == ["[[1]]", "[[2]]", "[[3]]"]
     with pytest.raises(ValueError, match="probabilities"):
         L.graded_targets(np.array([1.5]), 5)
 

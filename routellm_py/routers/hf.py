@@ -1,5 +1,8 @@
-"""What the BERT and causal-LM routers share: battles -> per-prompt targets -> fine-tune ->
-batched inference -> safetensors checkpoint (RouteLLM §4.1).
+"""Base class of the fine-tuned Hugging Face routers (BERT, causal LM, quality gap): battles ->
+per-prompt targets -> fine-tune -> batched inference -> safetensors checkpoint (RouteLLM §4.1).
+
+Serving needs `routers.hf_models` only; `fit` imports the training loop
+(`routellm_py.training.classifier`) when it runs.
 
 Subclasses define the label space (`_battle_targets`), how a fresh model is built
 (`_build`), what network the loop trains (`_trainable`), and how class probabilities
@@ -16,7 +19,12 @@ from typing import Any
 import numpy as np
 
 from routellm_py.routers.base import Router
-from routellm_py.training import labels as L
+from routellm_py.routers.hf_models import (
+    default_device,
+    predict_proba,
+    save_hf,
+    verified_model_dir,
+)
 
 
 class HFClassifierRouter(Router):
@@ -79,6 +87,8 @@ class HFClassifierRouter(Router):
     def training_rows(self, battles: Any) -> tuple[list[str], np.ndarray, np.ndarray]:
         """Per-prompt (prompts, targets, weights) from the strong-vs-weak battles, bounded by
         `max_examples` (a seeded subsample of prompts; 0 = all)."""
+        from routellm_py.training import labels as L
+
         pair = L.strong_weak_battles(battles, self.strong_model, self.weak_model)
         prompts, targets, weights = L.aggregate_by_prompt(
             pair.frame["prompt"].tolist(),
@@ -124,8 +134,6 @@ class HFClassifierRouter(Router):
 
     # ---- inference -------------------------------------------------------------------------
     def _win_rate(self, prompts: list[str]) -> np.ndarray:
-        from routellm_py.training.classifier import predict_proba
-
         if self._model is None:
             raise RuntimeError(
                 f"{self.name} router has no weights: call fit(battles) or load a checkpoint"
@@ -146,15 +154,11 @@ class HFClassifierRouter(Router):
         return self.checkpoint_dir
 
     def _save_state(self, directory: Path) -> None:
-        from routellm_py.training.checkpoint import save_hf
-
         if self._model is None:
             raise RuntimeError(f"{self.name} router has no weights to save; fit it first")
         save_hf(self._model, self._tokenizer, directory)
 
     def _load_state(self, directory: Path) -> None:
-        from routellm_py.training.checkpoint import verified_model_dir
-
         self._model, self._tokenizer = self._load_hf(verified_model_dir(directory))
         self._model.eval()
 
@@ -180,10 +184,3 @@ class SequenceClassifierRouter(HFClassifierRouter):
 
         model = AutoModelForSequenceClassification.from_pretrained(model_dir)
         return model.to(default_device()), AutoTokenizer.from_pretrained(model_dir)
-
-
-def default_device() -> str:
-    """Where a loaded checkpoint runs: the GPU if there is one, else the CPU."""
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"

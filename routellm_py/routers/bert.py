@@ -17,13 +17,16 @@ import numpy as np
 
 from routellm_py.data.aliases import DEFAULT_STRONG, DEFAULT_WEAK
 from routellm_py.routers.base import register
-from routellm_py.routers.hf import SequenceClassifierRouter
+from routellm_py.routers.hf import FineTuning, SequenceClassifierRouter
 from routellm_py.routers.hf_models import load_tokenizer
 
 
 @register("bert")
 class BertRouter(SequenceClassifierRouter):
-    """Full fine-tuning of an encoder with a 3-way head (see module doc)."""
+    """Full fine-tuning of an encoder with a 3-way head (see module doc); the fine-tuning
+    keywords and their defaults: `FineTuning` and `fine_tuning` below."""
+
+    fine_tuning = FineTuning(lr=5e-5, max_length=128)
 
     def __init__(
         self,
@@ -31,19 +34,7 @@ class BertRouter(SequenceClassifierRouter):
         weak_model: str = DEFAULT_WEAK,
         backbone: str = "minilm",
         tie_share: float = 0.0,
-        lr: float = 5e-5,
-        epochs: int = 3,
-        batch_size: int = 16,
-        max_length: int = 128,
-        val_fraction: float = 0.1,
-        patience: int = 1,
-        optimizer: str = "adamw",
-        class_weighting: bool = True,
-        seed: int = 0,
-        max_examples: int = 0,
-        infer_batch_size: int = 32,
-        precision: str = "auto",
-        progress: bool = True,
+        **fine_tuning: Any,
     ) -> None:
         if not 0.0 <= tie_share <= 1.0:
             raise ValueError(f"tie_share must be in [0, 1], got {tie_share}")

@@ -35,7 +35,7 @@ import numpy as np
 
 from routellm_py.data.aliases import DEFAULT_STRONG, DEFAULT_WEAK
 from routellm_py.routers.base import register
-from routellm_py.routers.hf import HFClassifierRouter
+from routellm_py.routers.hf import FineTuning, HFClassifierRouter
 from routellm_py.routers.hf_models import default_device, load_tokenizer
 
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -74,6 +74,8 @@ def grade_values(n_labels: int) -> np.ndarray:
 class CausalLLMRouter(HFClassifierRouter):
     """Full fine-tuning of a causal LM on the label-token loss (see module doc)."""
 
+    fine_tuning = FineTuning(epochs=1, batch_size=8, max_length=160, infer_batch_size=16)
+
     def __init__(
         self,
         strong_model: str = DEFAULT_STRONG,
@@ -85,21 +87,9 @@ class CausalLLMRouter(HFClassifierRouter):
         lora_r: int = 0,
         lora_alpha: float = 16.0,
         lora_dropout: float = 0.05,
-        lr: float = 3e-5,
-        epochs: int = 1,
-        batch_size: int = 8,
-        max_length: int = 160,
-        val_fraction: float = 0.1,
-        patience: int = 1,
-        optimizer: str = "adamw",
-        class_weighting: bool = True,
-        seed: int = 0,
-        max_examples: int = 0,
-        infer_batch_size: int = 16,
-        precision: str = "auto",
         dtype: str = "auto",
         device_map: str = "",
-        progress: bool = True,
+        **fine_tuning: Any,
     ) -> None:
         if n_labels < 2:
             raise ValueError(f"n_labels must be >= 2, got {n_labels}")

@@ -11,10 +11,12 @@ become P(strong wins) (`_win_from_proba`).
 
 from __future__ import annotations
 
+import inspect
 import json
 from abc import abstractmethod
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -27,29 +29,65 @@ from routellm_py.routers.hf_models import (
 )
 
 
-class HFClassifierRouter(Router):
-    """Base of the fine-tuned transformer routers; not registered itself."""
+@dataclass(frozen=True)
+class FineTuning:
+    """The fine-tuning and inference parameters every HF router takes, as plain constructor
+    keywords (and `get_params` keys); a router class holds its defaults in `fine_tuning`.
 
-    # Constructor parameters every subclass has (plus its own), set by `_set_params`.
-    _TRAIN_KEYS = (
-        "lr",
-        "epochs",
-        "batch_size",
-        "max_length",
-        "val_fraction",
-        "patience",
-        "optimizer",
-        "class_weighting",
-        "seed",
-        "precision",
-        "progress",
-    )
+    lr, epochs, batch_size, max_length, val_fraction, patience, optimizer, class_weighting,
+    seed, precision, progress: `routellm_py.training.classifier.train_classifier`;
+    max_examples: a seeded subsample of that many training prompts (0 = all);
+    infer_batch_size: prompts per forward pass in `win_rate`.
+    """
+
+    lr: float = 3e-5
+    epochs: int = 3
+    batch_size: int = 16
+    max_length: int = 256
+    val_fraction: float = 0.1
+    patience: int = 1
+    optimizer: str = "adamw"
+    class_weighting: bool = True
+    seed: int = 0
+    max_examples: int = 0
+    infer_batch_size: int = 32
+    precision: str = "auto"
+    progress: bool = True
+
+
+FINE_TUNING_KEYS = tuple(f.name for f in fields(FineTuning))
+# the keywords of `train_classifier` among them
+TRAIN_KEYS = tuple(k for k in FINE_TUNING_KEYS if k not in ("max_examples", "infer_batch_size"))
+
+
+class HFClassifierRouter(Router):
+    """Base of the fine-tuned transformer routers; not registered itself.
+
+    A subclass's `__init__` lists its own parameters and ends in `**fine_tuning`; its
+    signature (what `get_params`, `save` and `routellm-py train` read) is completed here with
+    every `FineTuning` field at the class's `fine_tuning` default."""
+
+    fine_tuning: ClassVar[FineTuning] = FineTuning()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "__init__" in vars(cls):
+            cls.__init__.__signature__ = _with_fine_tuning(cls.__init__, cls.fine_tuning)
 
     def _set_params(self, params: dict[str, Any]) -> None:
-        """Store every constructor argument under its own name (the `get_params` contract)."""
+        """Store every constructor argument under its own name (the `get_params` contract):
+        the subclass's own, then the `fine_tuning` keywords over the class defaults."""
         super().__init__(params.pop("strong_model"), params.pop("weak_model"))
         params.pop("self", None)
         params.pop("__class__", None)
+        tuning = params.pop("fine_tuning")
+        unknown = sorted(set(tuning) - set(FINE_TUNING_KEYS))
+        if unknown:
+            raise TypeError(
+                f"{type(self).__name__}() got unexpected keyword arguments {unknown}; "
+                f"fine-tuning parameters are {list(FINE_TUNING_KEYS)}"
+            )
+        params.update(asdict(replace(self.fine_tuning, **tuning)))
         if params["max_examples"] < 0:
             raise ValueError(f"max_examples must be >= 0 (0 = all), got {params['max_examples']}")
         for k, v in params.items():
@@ -122,7 +160,7 @@ class HFClassifierRouter(Router):
             prompts,
             self._fit_targets(targets),
             sample_weight=weights,
-            **{k: getattr(self, k) for k in self._TRAIN_KEYS},
+            **{k: getattr(self, k) for k in TRAIN_KEYS},
         )
         self.train_report = report.to_dict()
         self.provenance["training"] = {
@@ -184,3 +222,14 @@ class SequenceClassifierRouter(HFClassifierRouter):
 
         model = AutoModelForSequenceClassification.from_pretrained(model_dir)
         return model.to(default_device()), AutoTokenizer.from_pretrained(model_dir)
+
+
+def _with_fine_tuning(init: Any, defaults: FineTuning) -> inspect.Signature:
+    """`init`'s signature with `**fine_tuning` replaced by one keyword per `FineTuning` field."""
+    sig = inspect.signature(init)
+    own = [p for p in sig.parameters.values() if p.kind is not p.VAR_KEYWORD]
+    tuning = [
+        inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=getattr(defaults, f.name))
+        for f in fields(FineTuning)
+    ]
+    return sig.replace(parameters=own + tuning)

@@ -9,9 +9,10 @@ P(m_a beats m_b | q) = sigmoid(s(m_a, q) - s(m_b, q)); the win rate is
 P(strong beats weak). Training minimises weighted binary cross-entropy on battles against
 the soft label (a source's fractional preference where given; ties per `ties`, see
 `routellm_py.routers.embedding`), with Adam, a seeded shuffle and early stopping on the
-validation loss of held-out prompts. `fit(battles, init=router)` warm-starts from a trained
-MF router (same encoder and dim): its projection, classifier and model vectors are the
-starting point, and models new to the battles start at random.
+validation loss of held-out prompts (the loop: `routellm_py.training.mf`).
+`fit(battles, init=router)` warm-starts from a trained MF router (same encoder and dim):
+its projection, classifier and model vectors are the starting point, and models new to
+the battles start at random.
 
 Scoring needs no torch: s(m, q) = e_q . z_m with z_m = W_proj^T (normalize(v_m) ⊙ w), so
 all models' scores for a batch are one matrix product.
@@ -130,7 +131,12 @@ class MFRouter(EmbeddingRouter):
             torch.manual_seed(self.seed)
             net = mf_net(len(self.models), emb.shape[1], self.dim)
             if init is not None:
-                warm_start(net, init, self)
+                if (init.encoder, init.dim) != (self.encoder, self.dim):
+                    raise ValueError(
+                        f"--init router has encoder {init.encoder!r} and dim {init.dim}; this "
+                        f"one {self.encoder!r} and {self.dim}: warm start needs the same"
+                    )
+                warm_start(net, init._weights, init.models, self.models)
             report = train_mf(
                 net, emb, (table.prompt_idx, a, b, y, w), is_val, self._hyper(), progress
             )

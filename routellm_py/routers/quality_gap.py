@@ -51,7 +51,8 @@ DEFAULT_BART = "facebook/bart-large-cnn"  # = routellm_py.quality.bartscore.DEFA
 
 @register("quality_gap")
 class QualityGapRouter(SequenceClassifierRouter):
-    """win_rate(x) = 1 - p_w(x), p_w an encoder fine-tuned on quality-gap labels."""
+    """win_rate(x) = 1 - p_w(x), p_w an encoder fine-tuned on quality-gap labels; the
+    fine-tuning keywords take the `FineTuning` defaults."""
 
     def __init__(
         self,
@@ -62,19 +63,7 @@ class QualityGapRouter(SequenceClassifierRouter):
         quality_data: str = "auto",
         backbone: str = "minilm",
         bart_model: str = DEFAULT_BART,
-        lr: float = 3e-5,
-        epochs: int = 3,
-        batch_size: int = 16,
-        max_length: int = 256,
-        val_fraction: float = 0.1,
-        patience: int = 1,
-        optimizer: str = "adamw",
-        class_weighting: bool = True,
-        seed: int = 0,
-        max_examples: int = 0,
-        infer_batch_size: int = 32,
-        precision: str = "auto",
-        progress: bool = True,
+        **fine_tuning: Any,
     ) -> None:
         if labels not in LABEL_MODES:
             raise ValueError(f"labels must be one of {LABEL_MODES}, got {labels!r}")

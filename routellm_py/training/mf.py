@@ -7,14 +7,11 @@ held-out prompts. The model and its scoring are documented in `routellm_py.route
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from routellm_py.training.early_stopping import EarlyStopping
-
-if TYPE_CHECKING:
-    from routellm_py.routers.mf import MFRouter
 
 
 def mf_net(n_models: int, text_dim: int, dim: int) -> Any:
@@ -40,22 +37,21 @@ def mf_net(n_models: int, text_dim: int, dim: int) -> Any:
     return Net()
 
 
-def warm_start(net: Any, init: MFRouter, router: MFRouter) -> None:
-    """Copy `init`'s weights into `net` (rows of `router.models` that `init` knows)."""
+def warm_start(
+    net: Any, weights: dict[str, np.ndarray], known: list[str], models: list[str]
+) -> None:
+    """Start `net` from a trained MF router's `weights` (its tensors, rows in the order of
+    `known`): projection and classifier as they are, and the vector of every model of
+    `models` that `known` holds; the other models keep their random start."""
     import torch
 
-    if (init.encoder, init.dim) != (router.encoder, router.dim):
-        raise ValueError(
-            f"--init router has encoder {init.encoder!r} and dim {init.dim}; this one "
-            f"{router.encoder!r} and {router.dim}: warm start needs the same"
-        )
-    w = {k: torch.from_numpy(v) for k, v in init._weights.items()}
+    w = {k: torch.from_numpy(v) for k, v in weights.items()}
     with torch.no_grad():
         net.text_proj.weight.copy_(w["text_proj"])
         net.classifier.weight.copy_(w["classifier"].reshape(1, -1))
-        for i, m in enumerate(router.models):
-            if m in init.models:
-                net.P.weight[i] = w["model_embeddings"][init.models.index(m)]
+        for i, m in enumerate(models):
+            if m in known:
+                net.P.weight[i] = w["model_embeddings"][known.index(m)]
 
 
 def prompt_groups(prompt_idx: np.ndarray, battles: np.ndarray, batch_size: int, rng) -> list:

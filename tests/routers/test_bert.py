@@ -95,6 +95,33 @@ def test_unfitted_and_bad_params_raise():
         BertRouter(max_examples=-1)
 
 
+def test_fine_tuning_keywords_are_plain_parameters(tmp_path):
+    """The shared `FineTuning` keywords appear in the signature at the router's defaults,
+    round-trip through get_params and config.json, and an unknown keyword is refused."""
+    import inspect
+
+    from routellm_py.routers.causal_llm import CausalLLMRouter
+    from routellm_py.routers.quality_gap import QualityGapRouter
+
+    def defaults(cls: type) -> dict:
+        return {k: p.default for k, p in inspect.signature(cls).parameters.items()}
+
+    assert defaults(BertRouter)["lr"] == 5e-5 and defaults(BertRouter)["max_length"] == 128
+    assert defaults(CausalLLMRouter)["epochs"] == 1 and defaults(CausalLLMRouter)["dtype"] == "auto"
+    assert defaults(QualityGapRouter)["max_length"] == 256
+    r = BertRouter(lr=1e-4, epochs=2, tie_share=0.5)
+    assert r.get_params() == {**defaults(BertRouter), "lr": 1e-4, "epochs": 2, "tie_share": 0.5}
+    clone = BertRouter(**json.loads(json.dumps(r.get_params())))
+    assert clone.get_params() == r.get_params() and clone.lr == 1e-4
+    with pytest.raises(TypeError, match="learning_rate"):
+        BertRouter(learning_rate=1e-4)
+    (tmp_path / "config.json").write_text(
+        json.dumps({"router": "bert", "format_version": 1, "params": {"lrate": 1.0}})
+    )
+    with pytest.raises(CheckpointError, match="lrate"):
+        load_router(tmp_path)
+
+
 def test_same_seed_same_weights_whatever_the_global_rng(tiny_backbone):
     """The new head is drawn after seeding: a disturbed global RNG changes nothing, another
     seed changes the weights."""

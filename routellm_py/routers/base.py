@@ -153,6 +153,18 @@ def validate_threshold(threshold: float) -> float:
     return t
 
 
+def with_keywords(
+    init: Callable[..., Any], keywords: Sequence[inspect.Parameter]
+) -> inspect.Signature:
+    """The signature of a constructor that hands shared parameters on to its base class
+    through `**kwargs`: `init`'s own parameters, then `keywords` (keyword-only) in place of
+    `**kwargs`. Set as `__init__.__signature__`, it is what `get_params`, `save` and
+    `routellm-py train` read, so shared parameters stay plain constructor keywords."""
+    sig = inspect.signature(init)
+    own = [p for p in sig.parameters.values() if p.kind is not p.VAR_KEYWORD]
+    return sig.replace(parameters=[*own, *(p.replace(kind=p.KEYWORD_ONLY) for p in keywords)])
+
+
 class Router(ABC):
     """Base class: subclasses implement `_win_rate` and, if trainable, `fit` and the state I/O.
 

@@ -10,6 +10,7 @@ Ties (explicit choice, a constructor parameter of both routers):
 
 from __future__ import annotations
 
+import inspect
 import json
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ import numpy as np
 from routellm_py.data.aliases import DEFAULT_STRONG, DEFAULT_WEAK
 from routellm_py.embeddings.encoders import DEFAULT_SPEC, Encoder, get_encoder
 from routellm_py.embeddings.text_policy import DEFAULT_POLICY, TextPolicy, parse_policy
-from routellm_py.routers.base import CheckpointError, Router
+from routellm_py.routers.base import CheckpointError, Router, with_keywords
 
 TIES = ("half", "drop")
 # label schemes of the embedding routers' `labels` parameter; `routellm_py.training.pair_labels`
@@ -40,6 +41,15 @@ class EmbeddingRouter(Router):
     the `head` policy it was trained with."""
 
     state_name: str = "embedding"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """A subclass's `__init__` ends in `**embedding` (handed to this class's): its
+        signature is completed with `encoder`, `ties` and `text_policy` at their defaults."""
+        super().__init_subclass__(**kwargs)
+        if "__init__" in vars(cls):
+            params = inspect.signature(EmbeddingRouter.__init__).parameters.values()
+            shared = [p for p in params if p.name not in ("self", "strong_model", "weak_model")]
+            cls.__init__.__signature__ = with_keywords(cls.__init__, shared)
 
     def __init__(
         self,

@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from routellm_py.routers.base import Router
+from routellm_py.routers.base import Router, with_keywords
 from routellm_py.routers.hf_models import (
     default_device,
     predict_proba,
@@ -72,7 +72,11 @@ class HFClassifierRouter(Router):
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if "__init__" in vars(cls):
-            cls.__init__.__signature__ = _with_fine_tuning(cls.__init__, cls.fine_tuning)
+            tuning = [
+                inspect.Parameter(k, inspect.Parameter.KEYWORD_ONLY, default=v)
+                for k, v in asdict(cls.fine_tuning).items()
+            ]
+            cls.__init__.__signature__ = with_keywords(cls.__init__, tuning)
 
     def _set_params(self, params: dict[str, Any]) -> None:
         """Store every constructor argument under its own name (the `get_params` contract):
@@ -222,14 +226,3 @@ class SequenceClassifierRouter(HFClassifierRouter):
 
         model = AutoModelForSequenceClassification.from_pretrained(model_dir)
         return model.to(default_device()), AutoTokenizer.from_pretrained(model_dir)
-
-
-def _with_fine_tuning(init: Any, defaults: FineTuning) -> inspect.Signature:
-    """`init`'s signature with `**fine_tuning` replaced by one keyword per `FineTuning` field."""
-    sig = inspect.signature(init)
-    own = [p for p in sig.parameters.values() if p.kind is not p.VAR_KEYWORD]
-    tuning = [
-        inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=getattr(defaults, f.name))
-        for f in fields(FineTuning)
-    ]
-    return sig.replace(parameters=own + tuning)

@@ -28,8 +28,6 @@ import numpy as np
 
 from routellm_py.data.aliases import DEFAULT_STRONG, DEFAULT_WEAK, canonical_model
 from routellm_py.data.battles import Battles
-from routellm_py.embeddings.encoders import DEFAULT_SPEC
-from routellm_py.embeddings.text_policy import DEFAULT_POLICY
 from routellm_py.routers.base import register, validate_prompts
 from routellm_py.routers.embedding import SCHEMES, EmbeddingRouter, sigmoid
 
@@ -54,9 +52,6 @@ class MFRouter(EmbeddingRouter):
         self,
         strong_model: str = DEFAULT_STRONG,
         weak_model: str = DEFAULT_WEAK,
-        encoder: str = DEFAULT_SPEC,
-        ties: str = "half",
-        text_policy: str = DEFAULT_POLICY,
         pair_only: bool = False,
         labels: str = "all",
         all_weight: float = 0.0,
@@ -70,8 +65,9 @@ class MFRouter(EmbeddingRouter):
         val_fraction: float = 0.1,
         noise: float = 0.0,
         seed: int = 0,
+        **embedding: Any,
     ) -> None:
-        super().__init__(strong_model, weak_model, encoder, ties, text_policy)
+        super().__init__(strong_model, weak_model, **embedding)
         for name, value in [("dim", dim), ("batch_size", batch_size), ("max_epochs", max_epochs)]:
             if value < 1:
                 raise ValueError(f"{name} must be >= 1, got {value}")

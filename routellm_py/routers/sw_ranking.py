@@ -17,15 +17,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from routellm_py.data.aliases import DEFAULT_STRONG, DEFAULT_WEAK, canonical_model
 from routellm_py.data.battles import Battles
 from routellm_py.data.tiers import assign_tiers, fit_bradley_terry
-from routellm_py.embeddings.encoders import DEFAULT_SPEC
-from routellm_py.embeddings.text_policy import DEFAULT_POLICY
 from routellm_py.routers.base import register, validate_prompts
 from routellm_py.routers.embedding import EmbeddingRouter, sigmoid
 
@@ -97,14 +95,12 @@ class SWRankingRouter(EmbeddingRouter):
         self,
         strong_model: str = DEFAULT_STRONG,
         weak_model: str = DEFAULT_WEAK,
-        encoder: str = DEFAULT_SPEC,
-        ties: str = "half",
-        text_policy: str = DEFAULT_POLICY,
         labels: str = "tiers",
         n_tiers: int = 10,
         prior: float = 1.0,
+        **embedding: Any,
     ) -> None:
-        super().__init__(strong_model, weak_model, encoder, ties, text_policy)
+        super().__init__(strong_model, weak_model, **embedding)
         if labels not in LABELS:
             raise ValueError(f"labels must be one of {LABELS}, got {labels!r}")
         if n_tiers < 2:

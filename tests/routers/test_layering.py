@@ -12,6 +12,9 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 import routellm_py
 
@@ -30,8 +33,8 @@ def _modules(package: str) -> list[str]:
     return [f"{package}.{p.stem}" for p in sorted(folder.glob("*.py")) if p.stem != "__init__"]
 
 
-def _run(code: str) -> dict:
-    env = {**os.environ, "PYTHONPATH": str(PACKAGE.parent)}
+def _run(code: str, **env_vars: str) -> Any:
+    env = {**os.environ, "PYTHONPATH": str(PACKAGE.parent), **env_vars}
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120
     )
@@ -63,3 +66,49 @@ def test_embeddings_defines_no_router() -> None:
         "print(json.dumps(found))\n"
     )
     assert _run(code) == []
+
+
+def test_saved_routers_serve_without_the_lab(tmp_path, monkeypatch) -> None:
+    """A fine-tuned (BERT) and an embedding (MF) router, trained and saved here, load and
+    score in a fresh process with the same win rates and no lab module loaded."""
+    import torch
+    import transformers
+
+    from routellm_py.data.aliases import DEFAULT_STRONG, DEFAULT_WEAK
+    from routellm_py.routers.bert import BertRouter
+    from routellm_py.routers.mf import MFRouter
+    from routellm_py.training.testing import (
+        FRUIT,
+        VEHICLES,
+        tiny_config,
+        tiny_tokenizer,
+        toy_battles,
+    )
+
+    monkeypatch.setenv("ROUTELLM_PY_CACHE", str(tmp_path / "cache"))
+    backbone = tmp_path / "tiny_bert"
+    tok = tiny_tokenizer(FRUIT + VEHICLES)
+    torch.manual_seed(0)
+    transformers.BertModel(tiny_config("bert", len(tok))).save_pretrained(backbone)
+    tok.save_pretrained(backbone)
+    battles = toy_battles(16, DEFAULT_STRONG, DEFAULT_WEAK)
+    fast = {"epochs": 1, "batch_size": 8, "max_length": 16, "progress": False}
+    bert = BertRouter(backbone=str(backbone), **fast).fit(battles)
+    mf = MFRouter(encoder="hashing:64", dim=8, max_epochs=2).fit(battles, progress=False)
+    prompts = ["apple banana", "car truck"]
+    expected = {}
+    for name, router in (("bert", bert), ("mf", mf)):
+        router.save(tmp_path / name)
+        expected[name] = router.win_rate(prompts).tolist()
+    code = (
+        "import json, sys\n"
+        "from routellm_py.routers.base import load_router\n"
+        f"out = {{n: load_router({str(tmp_path)!r} + '/' + n).win_rate({prompts!r}).tolist()\n"
+        "       for n in ('bert', 'mf')}\n"
+        f"out['lab'] = sorted(m for m in sys.modules if m.startswith({LAB!r}))\n"
+        "print(json.dumps(out))\n"
+    )
+    out = _run(code, ROUTELLM_PY_CACHE=str(tmp_path / "cache"))
+    assert out.pop("lab") == []
+    for name, rates in expected.items():
+        assert out[name] == pytest.approx(rates, abs=1e-6)

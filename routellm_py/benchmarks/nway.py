@@ -14,7 +14,8 @@ Baselines (`baselines`):
   model j's quality and USD/1k), the upper concave envelope of the single-model points,
   flat after the best model (`mix_frontier`). `gain` of a point = its quality - f(its
   cost): > 0 means the router beats every random mix of single models at that price
-  (RouterBench's "non-decreasing convex hull", Hu et al. 2024, §3).
+  (RouterBench's "non-decreasing convex hull", Hu et al. 2024, §3). Its 95% interval: the
+  2.5-97.5 percentiles over 1,000 seeded paired resamples of the prompts (`gain_intervals`).
 - oracle: k_i = the cheapest among the models with the best y[i] (the cheapest correct
   model for 0/1; the cheapest model when none is correct).
 
@@ -40,6 +41,7 @@ from __future__ import annotations
 import json
 import re
 import string
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -49,30 +51,15 @@ import pandas as pd
 
 from routellm_py.data.adapters.scores import ScoreTable
 from routellm_py.data.aliases import canonical_model
-from routellm_py.policy.nway import (
-    Price,
-    cheapest_matching_order,
-    estimate_tokens,
-    estimates_from_scores,
-    expected_cost,
-    litellm_price,
-    output_length,
-    quality_minus_cost_order,
-)
+from routellm_py.policy import nway as policy
 
-LAMBDAS = (0.0, 1.0, 3.0, 10.0, 30.0, 100.0, 300.0, 1000.0, 3000.0)
+LAMBDAS = (0.0, 1.0, 3.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0, 2000.0, 5000.0)
 TS = (0.5, 0.8, 0.9, 0.95, 0.98, 0.99, 1.0)
 SOURCE_COSTS = {"routerbench"}  # sources with their own per-prompt USD cost
 _PUNCT = re.compile(f"[{re.escape(string.punctuation)}]")
 
 
 # ---- the curve math (pure) ----
-
-
-def point(choice: np.ndarray, y: np.ndarray, cost: np.ndarray) -> tuple[float, float]:
-    """(quality, USD per 1k prompts) of one model per prompt; see the module."""
-    rows = np.arange(len(choice))
-    return float(y[rows, choice].mean()), float(1000 * cost[rows, choice].mean())
 
 
 def oracle_choice(y: np.ndarray, cost: np.ndarray) -> np.ndarray:
@@ -134,7 +121,9 @@ def routerbench_costs(data_dir: str | Path | None = None) -> pd.DataFrame:
     return pd.concat(parts).groupby("sample_id").mean()
 
 
-def resolve_prices(models: Sequence[str], prices: Mapping[str, object] | None) -> list[Price]:
+def resolve_prices(
+    models: Sequence[str], prices: Mapping[str, object] | None
+) -> list[policy.Price]:
     """Per model: `prices[model]` ({"price_in", "price_out"} USD per token, or a litellm
     cost-map name such as "deepinfra/Qwen/Qwen2.5-7B-Instruct"), else litellm's price of
     the model's own name; unknown prices raise, naming every such model."""
@@ -144,12 +133,12 @@ def resolve_prices(models: Sequence[str], prices: Mapping[str, object] | None) -
         given = table.get(m, m)
         if isinstance(given, dict):
             try:
-                out.append(Price(float(given["price_in"]), float(given["price_out"])))
+                out.append(policy.Price(float(given["price_in"]), float(given["price_out"])))
             except (KeyError, TypeError, ValueError) as e:
                 raise ValueError(f"prices: {m!r} needs numeric price_in and price_out") from e
             continue
         try:
-            out.append(litellm_price(str(given)))
+            out.append(policy.litellm_price(str(given)))
         except KeyError:
             missing.append(m if given == m else f"{m} (as {given})")
     if missing:
@@ -206,9 +195,11 @@ def load_nway(
         cost = routerbench_costs(data_dir).reindex(frame["key"])[chosen].to_numpy(np.float64)
         expected, note = None, f"{source}'s own per-prompt total_cost"
     else:
-        tokens = np.array([estimate_tokens(len(p)) for p in frame["prompt"]])
-        lengths = [output_length(m) for m in chosen]
-        cost = expected_cost(tokens, resolve_prices(chosen, prices), [o.tokens for o in lengths])
+        tokens = np.array([policy.estimate_tokens(len(p)) for p in frame["prompt"]])
+        lengths = [policy.output_length(m) for m in chosen]
+        cost = policy.expected_cost(
+            tokens, resolve_prices(chosen, prices), [o.tokens for o in lengths]
+        )
         expected = cost
         note = (
             "prompt chars/4 x input price + output tokens ("
@@ -287,34 +278,65 @@ def fold_expected_cost(cost: np.ndarray, folds: np.ndarray) -> np.ndarray:
 # ---- the table ----
 
 
+def gains(quality: np.ndarray, usd: np.ndarray, single: np.ndarray) -> np.ndarray:
+    """Each row's quality - f(its USD/1k), f the random-mix frontier of the `single` rows."""
+    frontier = mix_frontier(usd[single], quality[single])
+    return np.array([q - frontier_quality(frontier, x) for q, x in zip(quality, usd, strict=True)])
+
+
+def gain_intervals(
+    per_q: np.ndarray, per_usd: np.ndarray, single: np.ndarray, n_boot: int = 1000, seed: int = 0
+) -> np.ndarray:
+    """(rows, 2) 2.5 and 97.5 percentiles of `gains` over `n_boot` seeded resamples of the
+    prompts (paired: every row and the frontier on the same resample). `per_q`, `per_usd`:
+    (rows, n) each row's per-prompt quality and USD per 1k."""
+    rng = np.random.default_rng(seed)
+    n = per_q.shape[1]
+    boot = np.empty((n_boot, len(per_q)))
+    for b in range(n_boot):
+        idx = rng.integers(0, n, n)
+        boot[b] = gains(per_q[:, idx].mean(axis=1), per_usd[:, idx].mean(axis=1), single)
+    with warnings.catch_warnings():  # rows cheaper than every model: all NaN, kept NaN
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanpercentile(boot, [2.5, 97.5], axis=0).T
+
+
 def evaluate(
     data: NwayData,
     scores: np.ndarray,
     lambdas: Sequence[float] = LAMBDAS,
     ts: Sequence[float] = TS,
+    n_boot: int = 1000,
 ) -> pd.DataFrame:
     """One row per single model, random, oracle and policy setting: quality, USD per 1k
-    prompts, and gain over the random-mix frontier (see the module)."""
-    y, cost = data.y, data.cost
+    prompts, gain over the random-mix frontier and its bootstrap 95% interval (see the
+    module; random (uniform) is per prompt the mean over the models)."""
+    y, cost = data.y, 1000 * data.cost
     expected = data.expected
     if expected is None:
-        expected = fold_expected_cost(cost, data.frame["task"].to_numpy())
-    n, m = y.shape
-    rows = [("single", name, *point(np.full(n, j), y, cost)) for j, name in enumerate(data.models)]
-    rows.append(("random", "random (uniform)", float(y.mean()), float(1000 * cost.mean())))
-    rows.append(("oracle", "oracle", *point(oracle_choice(y, cost), y, cost)))
-    q, p_match = estimates_from_scores(scores)
+        expected = fold_expected_cost(data.cost, data.frame["task"].to_numpy())
+    rows = np.arange(len(y))
+    choices = [("single", name, np.full(len(y), j)) for j, name in enumerate(data.models)]
+    choices.append(("oracle", "oracle", oracle_choice(y, cost)))
+    q, p_match = policy.estimates_from_scores(scores)
     for lam in lambdas:
-        k = quality_minus_cost_order(q, expected, lam)[:, 0]
-        rows.append(("lambda", f"quality - {lam:g} x cost", *point(k, y, cost)))
+        k = policy.quality_minus_cost_order(q, expected, lam)[:, 0]
+        choices.append(("lambda", f"quality - {lam:g} x cost", k))
     for t in ts:
-        k = cheapest_matching_order(p_match, expected, t)[:, 0]
-        rows.append(("t", f"cheapest with P(match best) >= {t:g}", *point(k, y, cost)))
-    table = pd.DataFrame(rows, columns=["kind", "policy", "quality", "usd_per_1k"])
-    singles = table[table["kind"] == "single"]
-    frontier = mix_frontier(singles["usd_per_1k"].to_numpy(), singles["quality"].to_numpy())
-    pts = zip(table["quality"], table["usd_per_1k"], strict=True)
-    table["gain_vs_mix"] = [q - frontier_quality(frontier, x) for q, x in pts]
+        k = policy.cheapest_matching_order(p_match, expected, t)[:, 0]
+        choices.append(("t", f"cheapest with P(match best) >= {t:g}", k))
+    per_q = np.stack([y[rows, k] for *_, k in choices])
+    per_usd = np.stack([cost[rows, k] for *_, k in choices])
+    at = len(data.models)  # random (uniform) after the singles
+    per_q = np.insert(per_q, at, y.mean(axis=1), axis=0)
+    per_usd = np.insert(per_usd, at, cost.mean(axis=1), axis=0)
+    choices.insert(at, ("random", "random (uniform)", None))
+    table = pd.DataFrame([c[:2] for c in choices], columns=["kind", "policy"])
+    table["quality"], table["usd_per_1k"] = per_q.mean(axis=1), per_usd.mean(axis=1)
+    single = (table["kind"] == "single").to_numpy()
+    table["gain_vs_mix"] = gains(per_q.mean(axis=1), per_usd.mean(axis=1), single)
+    ci = gain_intervals(per_q, per_usd, single, n_boot)
+    table["gain_low"], table["gain_high"] = ci[:, 0], ci[:, 1]
     return table
 
 
@@ -326,11 +348,15 @@ def plot(table: pd.DataFrame, title: str, path: Path) -> None:
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7.5, 5))
     singles = table[table["kind"] == "single"]
-    xs, qs = mix_frontier(singles["usd_per_1k"].to_numpy(), singles["quality"].to_numpy())
-    ax.plot(xs, qs, "-", color="grey", lw=1, label="random mix of single models")
+    frontier = mix_frontier(singles["usd_per_1k"].to_numpy(), singles["quality"].to_numpy())
+    xs = np.geomspace(frontier[0][0], table["usd_per_1k"].max(), 200)  # mixes curve on log x
+    qs = [frontier_quality(frontier, x) for x in xs]
+    ax.plot(xs, qs, "-", color="grey", lw=1, label="best random mix of single models")
     ax.plot(singles["usd_per_1k"], singles["quality"], "kx", label="single model")
     for _, r in singles.iterrows():
-        ax.annotate(r["policy"].split("/")[-1][:24], (r["usd_per_1k"], r["quality"]), fontsize=6)
+        xy = (r["usd_per_1k"], r["quality"])
+        name = r["policy"].split("/")[-1][:24]
+        ax.annotate(name, xy, xytext=(3, 3), textcoords="offset points", fontsize=6)
     for kind, style, label in (
         ("lambda", "o-", "quality - lambda x cost"),
         ("t", "s-", "cheapest with P(match best) >= t"),
@@ -351,10 +377,16 @@ def plot(table: pd.DataFrame, title: str, path: Path) -> None:
 
 
 def markdown(table: pd.DataFrame) -> str:
-    """The table as Markdown (gain: quality points over the best random mix at that cost)."""
-    lines = ["| policy | quality | USD / 1k prompts | gain vs random mix |", "|---|---|---|---|"]
+    """The table as Markdown (gain: quality over the best random mix at that cost, with its
+    bootstrap 95% interval; "–" where no mix is that cheap)."""
+    lines = [
+        "| policy | quality | USD / 1k prompts | gain vs random mix [95% CI] |",
+        "|---|---|---|---|",
+    ]
     for _, r in table.iterrows():
-        gain = "–" if np.isnan(r["gain_vs_mix"]) else f"{r['gain_vs_mix']:+.3f}"
+        gain = "–"
+        if not np.isnan(r["gain_vs_mix"]):
+            gain = f"{r['gain_vs_mix']:+.3f} [{r['gain_low']:+.3f}, {r['gain_high']:+.3f}]"
         lines.append(f"| {r['policy']} | {r['quality']:.3f} | {r['usd_per_1k']:.4f} | {gain} |")
     return "\n".join(lines)
 

@@ -30,9 +30,10 @@ from typing import Any
 
 import numpy as np
 
+from routellm_py.metrics import DEFAULT_OUTPUT_TOKENS  # 256, for models not in the table
+
 COST_MAP_FILE = "model_prices_and_context_window_backup.json"
 OUTPUT_LENGTHS_FILE = "output_lengths.json"
-DEFAULT_OUTPUT_TOKENS = 256.0  # a typical chat answer, for models not in the table
 
 
 @dataclass(frozen=True)
@@ -106,7 +107,7 @@ def output_length(model: str, configured: float | None = None) -> OutputLength:
         entry = table.get(canonical_model(name))
         if entry is not None:
             return OutputLength(float(entry["output_tokens"]), str(entry["source"]))
-    return OutputLength(DEFAULT_OUTPUT_TOKENS, "default")
+    return OutputLength(float(DEFAULT_OUTPUT_TOKENS), "default")
 
 
 def estimates_from_scores(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

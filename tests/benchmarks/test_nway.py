@@ -12,7 +12,7 @@ import pytest
 from routellm_py.benchmarks import nway
 from routellm_py.cli import main
 from routellm_py.data.adapters.scores import ScoreTable
-from routellm_py.policy.nway import Price
+from routellm_py.policy.nway import Price, estimates_from_scores
 
 REPO = Path(__file__).resolve().parents[2]
 # 4 prompts x 3 models: gold quality and realised USD
@@ -22,10 +22,7 @@ C = np.array(
 )
 
 
-def test_point_and_oracle() -> None:
-    q, usd = nway.point(np.array([0, 1, 2, 0]), Y, C)
-    assert q == pytest.approx(3 / 4)  # 1 + 1 + 0 + 1
-    assert usd == pytest.approx(1000 * (0.01 + 0.002 + 0.001 + 0.01) / 4)
+def test_oracle_choice() -> None:
     # best quality then cheapest: prompt 0 -> 1 (0.002 < 0.01), 1 -> 2, 2 -> 2 (none right), 3 -> 2
     assert nway.oracle_choice(Y, C).tolist() == [1, 2, 2, 2]
     # graded scores: the best score wins over a cheaper worse one
@@ -77,7 +74,7 @@ def test_evaluate_rows_by_hand() -> None:
     assert t.loc["quality - 0 x cost", "quality"] == t.loc["A", "quality"]  # lambda 0: best
     # lambda 1000 / USD, q = (.806, .5, .194): prompt 0 utilities .806 - 10, .5 - 2, .194 - 1,
     # and C wins on every prompt the same way
-    q = nway.estimates_from_scores(s)[0][0]
+    q = estimates_from_scores(s)[0][0]
     assert q == pytest.approx([0.8060, 0.5, 0.1940], abs=1e-4)
     lam = t.loc["quality - 1000 x cost"]
     assert (lam["quality"], lam["usd_per_1k"]) == (0.5, pytest.approx(1.25))
@@ -85,6 +82,20 @@ def test_evaluate_rows_by_hand() -> None:
     # frontier of the singles (A 0.5 @ 12.5, B 0.5 @ 2.75, C 0.5 @ 1.25): flat at 0.5
     assert t.loc["oracle", "gain_vs_mix"] == pytest.approx(0.25)
     assert t.loc["A", "gain_vs_mix"] == pytest.approx(0.0)
+    low, high = t.loc["oracle", ["gain_low", "gain_high"]]
+    assert low <= 0.25 <= high and high <= 0.5  # the oracle is right on 3 of the 4 prompts
+
+
+def test_gain_interval_collapses_without_variance() -> None:
+    # every prompt alike: each resample gives the same points, so the interval is the point
+    per_q = np.array([[0.5] * 6, [0.9] * 6, [0.8] * 6])
+    per_usd = np.array([[1.0] * 6, [3.0] * 6, [1.5] * 6])
+    single = np.array([True, True, False])
+    g = nway.gains(per_q.mean(axis=1), per_usd.mean(axis=1), single)
+    assert g == pytest.approx([0.0, 0.0, 0.8 - 0.6])  # f(1.5) = 0.5 + 0.4 * 0.5 / 2
+    assert nway.gain_intervals(per_q, per_usd, single, n_boot=50) == pytest.approx(
+        np.stack([g, g], axis=1)
+    )
 
 
 def test_resolve_prices() -> None:

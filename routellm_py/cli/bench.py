@@ -90,9 +90,14 @@ def add_nway_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("N-way (--nway)")
     g.add_argument("--nway", action="store_true", help="evaluate the N-way policies")
     g.add_argument(
-        "--sources", type=split_list, default=["routerbench"], help="gold sources to evaluate"
+        "--sources",
+        type=split_list,
+        default=["routerbench"],
+        help="gold sources (routellm_py.data.scores; default routerbench)",
     )
-    g.add_argument("--models", type=split_list, default=None, help="models (default: all)")
+    g.add_argument(
+        "--models", type=split_list, default=None, help="models of the one source (default: all)"
+    )
     g.add_argument(
         "--train-sources",
         type=split_list,

@@ -14,6 +14,12 @@ strong and weak models' scores (columns prompt, strong_score, weak_score: 0/1 or
 see routellm_py/data/evalset.py), evaluated like a built-in benchmark: decontaminated
 against the routers' training prompts, same table, intervals and plots. With --eval-set
 and no --benchmarks, only the eval sets are evaluated.
+
+--nway evaluates the N-way policies instead (routellm_py/benchmarks/nway.py): on each gold
+source of --sources (default routerbench), quality vs USD per 1k prompts of "quality -
+lambda x cost" and "cheapest with P(match best) >= t" against each single model, random
+and the oracle, with estimates from an mf router fitted held out (leave one task out, or
+on --train-sources); writes nway_<source>.{csv,md,json,png} under --out.
 """
 
 from __future__ import annotations
@@ -31,9 +37,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "bench", help="evaluate routers on MT-Bench, MMLU, GSM8K", description=__doc__
     )
-    p.add_argument(
-        "--routers", type=split_list, required=True, help="router names or checkpoint paths"
-    )
+    p.add_argument("--routers", type=split_list, help="router names or checkpoint paths")
     p.add_argument(
         "--benchmarks",
         type=split_list,
@@ -70,10 +74,84 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--overhead", action="store_true", help="also measure routing overhead")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")
+    add_nway_options(p)
     p.set_defaults(func=run)
 
 
+def floats(value: str) -> list[float]:
+    """'0,1.5' -> [0.0, 1.5]."""
+    try:
+        return [float(v) for v in split_list(value)]
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(f"not a list of numbers: {value!r}") from e
+
+
+def add_nway_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("N-way (--nway)")
+    g.add_argument("--nway", action="store_true", help="evaluate the N-way policies")
+    g.add_argument(
+        "--sources",
+        type=split_list,
+        default=["routerbench"],
+        help="gold sources (routellm_py.data.scores; default routerbench)",
+    )
+    g.add_argument(
+        "--models", type=split_list, default=None, help="models of the one source (default: all)"
+    )
+    g.add_argument(
+        "--train-sources",
+        type=split_list,
+        default=[],
+        help="fit the mf on these sources (default: leave one task out of the evaluated one)",
+    )
+    g.add_argument(
+        "--prices",
+        default=None,
+        help="JSON {model: litellm cost-map name or {price_in, price_out}} (default: the "
+        "source's own costs, else litellm's offline cost map)",
+    )
+    g.add_argument("--lambdas", type=floats, default=None, help="lambda grid (USD^-1)")
+    g.add_argument("--ts", type=floats, default=None, help="t grid, in [0, 1]")
+
+
+def run_nway(args: argparse.Namespace) -> int:
+    import json
+
+    from routellm_py.benchmarks import nway
+
+    if args.routers not in (None, ["mf"]):
+        raise ValueError(
+            "--nway fits its own held-out mf router (shipped checkpoints were trained on the "
+            "gold sources); leave out --routers"
+        )
+    if args.models and len(args.sources) > 1:
+        raise ValueError("--models needs a single --sources (model names differ by source)")
+    prices = json.loads(Path(args.prices).read_text(encoding="utf-8")) if args.prices else None
+    for source in args.sources:
+        table, meta = nway.run_nway(
+            source,
+            args.out,
+            models=args.models,
+            train_sources=args.train_sources,
+            prices=prices,
+            data_dir=args.data_dir,
+            lambdas=args.lambdas or nway.LAMBDAS,
+            ts=args.ts or nway.TS,
+            progress=args.progress,
+        )
+        print(f"== N-way on {source}: {meta['prompts']} prompts, {len(meta['models'])} models")
+        print(f"held out: {meta['held_out']}; dropped: {meta['dropped']}")
+        print(f"costs: {meta['costs']}")
+        print(nway.markdown(table))
+    print(f"results written to {args.out}/")
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.nway:
+        return run_nway(args)
+    if not args.routers:
+        raise ValueError("--routers is required (or use --nway)")
     from routellm_py.benchmarks.harness import print_results, resolve_routers, run_benchmark
     from routellm_py.data.benchmarks import BENCHMARKS
     from routellm_py.data.evalset import load_eval_set

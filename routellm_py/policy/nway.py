@@ -9,7 +9,10 @@ and m models, with estimates q (n, m) and expected costs c (n, m):
   >= t, cheapest first, then the others by that chance (the fallback order).
 
 Expected cost: c = prompt_tokens * input price + expected output tokens * output price,
-prices per token from litellm's offline cost map (`litellm_price`) unless given.
+prices per token from litellm's offline cost map (`litellm_price`) unless given. Expected
+output tokens per model (`output_length`): a configured value, else the shipped table
+`output_lengths.json` (built from data by `benchmarks/nway/output_lengths.py`: AlpacaEval
+response lengths, then RouterBench costs; chars / 4), else `DEFAULT_OUTPUT_TOKENS`.
 
 Estimates from per-model scores s (n, m) (MF: sigmoid(s_a - s_b) = P(a beats b), Ong et
 al. 2024, RouteLLM §4.1): q_m = mean over k != m of sigmoid(s_m - s_k), and the chance of
@@ -27,7 +30,10 @@ from typing import Any
 
 import numpy as np
 
+from routellm_py.metrics import DEFAULT_OUTPUT_TOKENS  # 256, for models not in the table
+
 COST_MAP_FILE = "model_prices_and_context_window_backup.json"
+OUTPUT_LENGTHS_FILE = "output_lengths.json"
 
 
 @dataclass(frozen=True)
@@ -69,6 +75,39 @@ CHARS_PER_TOKEN = 4  # the usual English estimate for BPE tokenizers (OpenAI's r
 def estimate_tokens(chars: int) -> int:
     """Prompt tokens of a `chars`-character prompt: ceil(chars / 4), tokenizer-free."""
     return -(-chars // CHARS_PER_TOKEN)
+
+
+@dataclass(frozen=True)
+class OutputLength:
+    """Expected output tokens of a model and where the number came from: "config", a
+    table source (e.g. "alpaca-eval") or "default"."""
+
+    tokens: float
+    source: str
+
+
+@cache
+def output_lengths() -> dict[str, dict[str, Any]]:
+    """The shipped table: canonical model -> {output_tokens, source, n, by_source}."""
+    path = Path(__file__).with_name(OUTPUT_LENGTHS_FILE)
+    return json.loads(path.read_text(encoding="utf-8"))["models"]
+
+
+def output_length(model: str, configured: float | None = None) -> OutputLength:
+    """`configured` if given; else the table's value for the model's canonical name (a
+    provider prefix such as `together_ai/` may be dropped to find it); else the default."""
+    if configured is not None:
+        if not configured >= 0:
+            raise ValueError(f"output tokens of {model!r} must be >= 0, got {configured!r}")
+        return OutputLength(float(configured), "config")
+    from routellm_py.data.aliases import canonical_model
+
+    table = output_lengths()
+    for name in (model, model.split("/", 1)[-1]):
+        entry = table.get(canonical_model(name))
+        if entry is not None:
+            return OutputLength(float(entry["output_tokens"]), str(entry["source"]))
+    return OutputLength(float(DEFAULT_OUTPUT_TOKENS), "default")
 
 
 def estimates_from_scores(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

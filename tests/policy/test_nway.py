@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import importlib.util
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from routellm_py.policy.nway import (
+    DEFAULT_OUTPUT_TOKENS,
+    OutputLength,
     Price,
     cheapest_matching_order,
     expected_cost,
     litellm_price,
+    output_length,
+    output_lengths,
     quality_minus_cost_order,
 )
+
+SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "nway" / "output_lengths.py"
 
 
 def test_litellm_price_and_unknown_model() -> None:
@@ -42,3 +51,28 @@ def test_orders() -> None:
     assert cheapest_matching_order(p, c, 0.0).tolist() == [[2, 1, 0], [2, 1, 0]]
     with pytest.raises(ValueError, match="lambda"):
         quality_minus_cost_order(q, c, -1)
+
+
+def test_output_length_sources() -> None:
+    # the shipped table: AlpacaEval's mean answer of GPT-4 Turbo, 2,049.4 chars / 4
+    assert output_length("gpt-4-1106-preview") == OutputLength(512.3, "alpaca-eval")
+    # alias-canonical and provider prefix dropped
+    assert output_length("openai/gpt4_1106_preview") == output_length("gpt-4-1106-preview")
+    assert output_length("together_ai/mixtral-8x7b-instruct-v0.1").tokens == pytest.approx(366.5)
+    assert output_length("acme/unknown-9b") == OutputLength(DEFAULT_OUTPUT_TOKENS, "default")
+    assert output_length("gpt-4-1106-preview", 40) == OutputLength(40.0, "config")
+    with pytest.raises(ValueError, match="must be >= 0"):
+        output_length("gpt-4-1106-preview", -1)
+
+
+def test_output_length_table_is_built_from_data(data_dir) -> None:
+    """The shipped JSON is what benchmarks/nway/output_lengths.py builds from the data."""
+    spec = importlib.util.spec_from_file_location("output_lengths", SCRIPT)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    built = script.build(data_dir)
+    assert built["models"] == output_lengths()
+    assert set(built["sources"]) == {"alpaca-eval", "routerbench"}
+    assert all(s["licence"] and s["commit"] for s in built["sources"].values())
+    rb = output_lengths()["gpt-4-1106-preview"]["by_source"]["routerbench"]
+    assert 0 < rb < 100  # zero-shot ARC/MBPP/Winogrande answers are short

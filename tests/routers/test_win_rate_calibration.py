@@ -10,14 +10,8 @@ import pytest
 
 from routellm_py import metrics as M
 from routellm_py.routers.base import CheckpointError, Router, load_router, register
-from routellm_py.routers.calibration import (
-    CALIBRATION_FILE,
-    Calibrator,
-    OrderError,
-    fit_calibrator,
-    select_calibrator,
-    write_calibration,
-)
+from routellm_py.routers.calibration import CALIBRATION_FILE, Calibrator, OrderError
+from routellm_py.training.calibrate import fit_calibrator, select_calibrator, write_calibration
 
 
 @register("_test_squashed")

@@ -3,8 +3,11 @@ P(strong beats weak) against held-out outcomes (`metrics.pairwise_outcome`: ties
 
 Methods (all fitted by minimising log loss on (p_i, y_i) with soft labels y_i in [0, 1]):
 - `temperature`: q = sigmoid(a z), z = logit(p) (Guo et al. 2017, temperature T = 1/a).
-- `platt`: q = sigmoid(a z + b) on the logit (Platt 1999); both fitted by Newton's method
-  (the loss is convex in (a, b)) with step halving.
+- `shift`: q = sigmoid(z + b), Platt with the slope fixed at 1: it moves the base rate and
+  keeps every distinction the raw scores make (strictly increasing), the one logistic fit
+  left when the scores rank held-out outcomes no better than chance.
+- `platt`: q = sigmoid(a z + b) on the logit (Platt 1999); all three fitted by Newton's
+  method (the loss is convex in (a, b)) with step halving.
 - `isotonic`: pool-adjacent-violators (Ayer et al. 1955) on p sorted, equal p pooled first;
   each block k gives a breakpoint (mean p of the block, mean y of the block) and q is the
   linear interpolation between breakpoints (centred isotonic regression, Oron & Flournoy
@@ -37,7 +40,7 @@ from typing import Any
 import numpy as np
 
 CALIBRATION_FILE = "calibration.json"
-METHODS = ("identity", "temperature", "platt", "isotonic")
+METHODS = ("identity", "temperature", "shift", "platt", "isotonic")
 ISOTONIC_CLIP = 1e-3
 _LOGIT_CLIP = 1e-9
 
@@ -58,7 +61,7 @@ class OrderError(ValueError):
 @dataclass(frozen=True)
 class Calibrator:
     """A fitted map of raw win rates to calibrated ones; `params` as in the module doc:
-    {"a", "b"} (temperature: b = 0), {"x", "y"} breakpoints (isotonic), {} (identity)."""
+    {"a", "b"} (temperature: b = 0; shift: a = 1), {"x", "y"} breakpoints (isotonic), {}."""
 
     method: str
     params: dict[str, Any] = field(default_factory=dict)
@@ -66,7 +69,7 @@ class Calibrator:
     def __post_init__(self) -> None:
         if self.method not in METHODS:
             raise ValueError(f"unknown calibration method {self.method!r}; valid: {METHODS}")
-        need = {"identity": set(), "temperature": {"a"}, "platt": {"a", "b"}}
+        need = {"identity": set(), "temperature": {"a"}, "shift": {"b"}, "platt": {"a", "b"}}
         keys = need.get(self.method, {"x", "y"})
         if set(self.params) != keys:
             raise ValueError(f"{self.method} calibrator needs params {sorted(keys)}")
@@ -88,7 +91,7 @@ class Calibrator:
         if self.method == "isotonic":
             q = np.interp(p, self.params["x"], self.params["y"])
             return np.clip(q, ISOTONIC_CLIP, 1 - ISOTONIC_CLIP)
-        return sigmoid(self.params["a"] * logit(p) + self.params.get("b", 0.0))
+        return sigmoid(self.params.get("a", 1.0) * logit(p) + self.params.get("b", 0.0))
 
     def to_dict(self) -> dict[str, Any]:
         return {"method": self.method, "params": self.params}

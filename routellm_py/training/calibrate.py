@@ -41,6 +41,7 @@ from routellm_py.routers.calibration import (
     logit,
     sigmoid,
 )
+from routellm_py.routers.sw_ranking import SWRankingRouter
 
 # what `default_calibration_prompts` are, as recorded in a checkpoint's quantiles
 DEFAULT_PROMPTS = "arena-bench-v1,alpaca-eval,routerbench less every mmlu,gsm8k,mt-bench prompt"
@@ -152,18 +153,27 @@ def refresh_quantiles(path: str | Path, data_dir: str | Path | None = None) -> s
     return f"refreshed the win-rate quantiles on {new.prompts['n']} default prompts"
 
 
-def _newton_logistic(z: np.ndarray, y: np.ndarray, intercept: bool, iters: int = 100) -> list:
-    """argmin over (a, b) of the log loss of sigmoid(a z + b) (b = 0 without intercept)."""
-    X = np.stack([z, np.ones_like(z)], axis=1) if intercept else z[:, None]
-    theta = np.zeros(X.shape[1])
-    theta[0] = 1.0
+# design of each logistic method on z = logit(p): (columns of X, offset) and start theta
+_DESIGNS = {
+    "temperature": (("a",), False),  # sigmoid(a z)
+    "shift": (("b",), True),  # sigmoid(z + b)
+    "platt": (("a", "b"), False),  # sigmoid(a z + b)
+}
+
+
+def _newton_logistic(z: np.ndarray, y: np.ndarray, method: str, iters: int = 100) -> dict:
+    """argmin of the log loss of sigmoid(X theta + offset) for `method` of _DESIGNS."""
+    names, offset = _DESIGNS[method]
+    X = np.stack([z if n == "a" else np.ones_like(z) for n in names], axis=1)
+    z0 = z if offset else np.zeros_like(z)
+    theta = np.array([1.0 if n == "a" else 0.0 for n in names])
 
     def loss(t: np.ndarray) -> float:
-        return M.log_loss(sigmoid(X @ t), y)
+        return M.log_loss(sigmoid(X @ t + z0), y)
 
     current = loss(theta)
     for _ in range(iters):
-        q = sigmoid(X @ theta)
+        q = sigmoid(X @ theta + z0)
         grad = X.T @ (q - y) / len(y)
         hess = (X * (q * (1 - q))[:, None]).T @ X / len(y) + 1e-9 * np.eye(X.shape[1])
         step = np.linalg.solve(hess, grad)
@@ -178,7 +188,7 @@ def _newton_logistic(z: np.ndarray, y: np.ndarray, intercept: bool, iters: int =
         theta, done, current = candidate, np.max(np.abs(step)) < 1e-10, new
         if done:
             break
-    return [float(t) for t in theta]
+    return {n: float(t) for n, t in zip(names, theta, strict=True)}
 
 
 def _pav_breakpoints(p: np.ndarray, y: np.ndarray) -> tuple[list[float], list[float]]:
@@ -205,9 +215,8 @@ def fit_calibrator(
     M.brier_score(p, y)  # validates shapes, finiteness and [0, 1]
     if method == "identity":
         return Calibrator("identity")
-    if method in ("temperature", "platt"):
-        theta = _newton_logistic(logit(p), y, intercept=method == "platt")
-        return Calibrator(method, dict(zip(("a", "b"), theta, strict=False)))
+    if method in _DESIGNS:
+        return Calibrator(method, _newton_logistic(logit(p), y, method))
     if method == "isotonic":
         xs, ys = _pav_breakpoints(p, y)
         return Calibrator("isotonic", {"x": xs, "y": ys})
@@ -240,7 +249,7 @@ def select_calibrator(
             except OrderError as e:
                 rejected[m] = str(e)
     cv = {m: M.log_loss(oof[m], y) for m in methods if m not in rejected}
-    for best in sorted(cv, key=lambda m: cv[m]):  # identity and isotonic always keep order
+    for best in sorted(cv, key=lambda m: cv[m]):  # identity, shift and isotonic always keep order
         try:
             calibrator = fit_calibrator(best, p, y)
             break
@@ -303,13 +312,18 @@ OUTCOME_RULE = (
 
 
 def held_out_outcomes(
-    router: Any, spec: str, data_dir: str | Path | None = None, strict: bool = True
+    router: Any,
+    spec: str,
+    data_dir: str | Path | None = None,
+    strict: bool = True,
+    leave_one_out: bool = False,
 ) -> tuple[list[str], np.ndarray, dict[str, Any]]:
     """(prompts, outcomes, description) for calibrating `router` on the gold score tables of
     `spec` (names of `data.scores.SCORE_TABLES`, comma-separated): the rows scoring both of
     the router's models, outcome per OUTCOME_RULE, keeping only prompts the router did not
     fit: those absent from its training data (`provenance["data"]`) plus, for routers with
-    an early-stopping split (`val_fraction`, `seed`), the training prompts held out there.
+    an early-stopping split (`val_fraction`, `seed`), the training prompts held out there;
+    with `leave_one_out` every prompt (to be scored by `LeaveOneOutSWRanking`).
     `strict=False` skips tables that do not score both models instead of refusing them."""
     import pandas as pd
 
@@ -341,7 +355,7 @@ def held_out_outcomes(
     trained = set(training_prompts(router, data_dir))
     params = router.get_params()
     split = "val_fraction" in params and "seed" in params
-    keep = np.array([p not in trained for p in prompts])
+    keep = np.array([leave_one_out or p not in trained for p in prompts])
     if split:
         keep |= validation_mask(prompts, params["val_fraction"], params["seed"])
     # one row per prompt text: a prompt repeated across rows counts once (its mean outcome)
@@ -354,8 +368,34 @@ def held_out_outcomes(
         )
     how = f", and its val_fraction={params['val_fraction']} split" if split else ""
     description = f"{spec}: prompts scoring both models, not in the router's training data{how}"
+    if leave_one_out:
+        description = f"{spec}: prompts scoring both models, each scored {LOO_RULE}"
     data = {"spec": spec, "n_prompts": len(kept), "description": description}
     return kept.index.tolist(), kept.to_numpy(), {**data, "outcome": OUTCOME_RULE}
+
+
+LOO_RULE = (
+    "leave-one-prompt-out: its win rate comes from the battles of every other training "
+    "prompt (training prompts at cosine >= 0.999 to it, itself and exact repeats, get weight 0)"
+)
+SELF_COSINE = 0.999  # fp16-stored embeddings of the same text reach ~0.9999
+
+
+class LeaveOneOutSWRanking(SWRankingRouter):
+    """The sw_ranking router as if each query prompt were left out of its training data.
+
+    sw_ranking is fitted on every prompt it has (no validation split), so its calibration
+    data are its own gold training prompts scored leave-one-out: the similarity weight of a
+    training prompt at cosine >= SELF_COSINE to the query (the query itself) is set to 0.
+    That is the router's estimate for a prompt it never saw, as on live traffic."""
+
+    def similarity_weights(self, query_emb: np.ndarray) -> np.ndarray:
+        """As `SWRankingRouter.similarity_weights` over the other prompts (max sim among them)."""
+        sims = query_emb.astype(np.float32, copy=False) @ self._prompt_emb.T
+        own = sims >= SELF_COSINE
+        top = np.maximum(np.where(own, -1.0, sims).max(axis=1, keepdims=True), 1e-6)
+        w = 10.0 * np.exp((sims / top) * np.float32(np.log(10.0)))
+        return np.where(own, 0.0, w).astype(np.float32)
 
 
 def calibrate_checkpoint(
@@ -365,18 +405,22 @@ def calibrate_checkpoint(
     methods: Sequence[str] = METHODS,
 ) -> dict[str, Any]:
     """Fit, select and store the calibrator of the checkpoint at `path` on held-out prompts
-    of `spec` (default: the router's own training sources); returns the calibration record."""
+    of `spec` (default: the router's own training sources; an sw_ranking router is scored
+    leave-one-prompt-out, `LeaveOneOutSWRanking`); returns the calibration record."""
     from routellm_py.data.scores import SCORE_TABLES
     from routellm_py.routers.base import Router
 
     router = Router.load(path)
+    loo = router.name == LeaveOneOutSWRanking.name
+    if loo:  # trained on every prompt it has: score each with its own battles left out
+        router = LeaveOneOutSWRanking.load(path)
     strict = bool(spec)
     if not spec:  # the router's own gold training sources (those scoring its pair are used)
         trained = (s.split("@")[0].strip() for s in router.provenance.get("data", "").split(","))
         spec = ",".join(s for s in trained if s in SCORE_TABLES)
     if not spec:
         raise ValueError(f"{path} records no gold training source; pass --data SOURCES")
-    prompts, y, data = held_out_outcomes(router, spec, data_dir, strict=strict)
+    prompts, y, data = held_out_outcomes(router, spec, data_dir, strict, loo)
     raw = router.win_rate(prompts, raw=True)
     calibrator, report = select_calibrator(raw, y, methods)
     info = {**report, "data": data}

@@ -201,3 +201,38 @@ def test_server_answers_strong_fraction_without_any_data(tmp_path):
     assert got["elapsed"] < 1.0  # measured 0.11 s: calibration is a lookup, no scoring
     lab = ("routellm_py.benchmarks", "routellm_py.data", "routellm_py.training")
     assert not [m for m in got["new"] if m.startswith(lab)]
+
+
+def test_fitting_a_calibrator_refreshes_default_quantiles(tmp_path, data_dir, capsys, monkeypatch):
+    from routellm_py.training.calibrate import default_calibration_prompts
+
+    monkeypatch.setenv("ROUTELLM_PY_CACHE", str(tmp_path / "cache"))
+    LengthRouter().save(tmp_path / "len")
+    ckpt, dd = str(tmp_path / "len"), ["--data-dir", str(data_dir)]
+    assert main(["calibrate", "--router", ckpt, "--write-quantiles", *dd]) == 0
+    before = C.read_quantiles(ckpt)
+    fit = ["calibrate", "--fit-calibrator", "--router", ckpt, "--data", "mmlu-gold", *dd]
+    assert main(fit) == 0
+    out = capsys.readouterr().out
+    router = load_router(ckpt)
+    prompts = default_calibration_prompts(data_dir)
+    assert f"refreshed the win-rate quantiles on {len(prompts)} default prompts" in out
+    after = C.read_quantiles(ckpt)
+    assert after.calibrator == calibrator_digest(router.calibrator) != before.calibrator
+    w = router.win_rate(prompts)  # calibrated, as served
+    assert C.calibrate(router, 0.3) == C.threshold_for_strong_fraction(w, 0.3)
+
+
+def test_fitting_a_calibrator_marks_other_quantiles_stale(tmp_path, data_dir, capsys):
+    (tmp_path / "p.txt").write_text("\n".join(f"prompt {'y' * i}" for i in range(60)) + "\n")
+    LengthRouter().save(tmp_path / "len")
+    ckpt, dd = str(tmp_path / "len"), ["--data-dir", str(data_dir)]
+    write = ["calibrate", "--router", ckpt, "--write-quantiles", "--prompts"]
+    assert main([*write, str(tmp_path / "p.txt"), "--cache-dir", str(tmp_path / "c")]) == 0
+    fit = ["calibrate", "--fit-calibrator", "--router", ckpt, "--data", "mmlu-gold", *dd]
+    assert main(fit) == 0
+    assert (
+        f"win-rate quantiles on file {tmp_path / 'p.txt'} are now stale" in capsys.readouterr().out
+    )
+    with pytest.raises(C.CalibrationError, match="another win-rate calibrator"):
+        C.calibrate(load_router(ckpt), 0.3)

@@ -288,6 +288,23 @@ def calibration_card(info: dict[str, Any]) -> str:
             f"| {label} | {m['ece_width']:.4f} | {m['ece_mass']:.4f} | {m['brier']:.4f} | "
             f"{m['log_loss']:.4f} |"
         )
+    sources = info["data"].get("per_source", {})
+    if sources:
+        lines += [
+            "",
+            "Per source (raw win rates; a negative correlation means the router ranks that "
+            "source's outcomes the wrong way):",
+            "",
+            "| source | prompts | mean outcome | mean raw win rate | corr(raw, outcome) |",
+            "|---|---|---|---|---|",
+        ]
+        lines += [
+            f"| {name} | {v['n']} | {v['mean_outcome']:.3f} | {v['mean_win_rate']:.3f} | "
+            f"{v['corr']:+.3f} |"
+            for name, v in sources.items()
+        ]
+    if "command" in info["data"]:
+        lines += ["", f"Fitted with `{info['data']['command']}`."]
     return "\n".join(lines) + "\n"
 
 
@@ -317,14 +334,15 @@ def held_out_outcomes(
     data_dir: str | Path | None = None,
     strict: bool = True,
     leave_one_out: bool = False,
-) -> tuple[list[str], np.ndarray, dict[str, Any]]:
-    """(prompts, outcomes, description) for calibrating `router` on the gold score tables of
-    `spec` (names of `data.scores.SCORE_TABLES`, comma-separated): the rows scoring both of
-    the router's models, outcome per OUTCOME_RULE, keeping only prompts the router did not
-    fit: those absent from its training data (`provenance["data"]`) plus, for routers with
-    an early-stopping split (`val_fraction`, `seed`), the training prompts held out there;
-    with `leave_one_out` every prompt (to be scored by `LeaveOneOutSWRanking`).
-    `strict=False` skips tables that do not score both models instead of refusing them."""
+) -> tuple[list[str], np.ndarray, list[str], dict[str, Any]]:
+    """(prompts, outcomes, source of each, description) for calibrating `router` on the
+    gold score tables of `spec` (names of `data.scores.SCORE_TABLES`, comma-separated): the
+    rows scoring both of the router's models, outcome per OUTCOME_RULE, keeping only prompts
+    the router did not fit: those absent from its training data (`provenance["data"]`)
+    plus, for routers with an early-stopping split (`val_fraction`, `seed`), the training
+    prompts held out there; with `leave_one_out` every prompt (to be scored by
+    `LeaveOneOutSWRanking`). `strict=False` skips tables that do not score both models
+    instead of refusing them."""
     import pandas as pd
 
     from routellm_py.benchmarks.harness import training_prompts
@@ -332,6 +350,7 @@ def held_out_outcomes(
     from routellm_py.embeddings.router import validation_mask
 
     prompts: list[str] = []
+    sources: list[str] = []
     outcomes: list[np.ndarray] = []
     for name in (s.strip() for s in spec.split(",")):
         if name not in SCORE_TABLES:
@@ -350,6 +369,7 @@ def held_out_outcomes(
         s, w = table.scores(router.strong_model), table.scores(router.weak_model)
         both = ~(np.isnan(s) | np.isnan(w))
         prompts += table.frame["prompt"][both].tolist()
+        sources += [name] * int(both.sum())
         outcomes.append(M.pairwise_outcome(s[both], w[both]))
     y = np.concatenate(outcomes)
     trained = set(training_prompts(router, data_dir))
@@ -358,8 +378,11 @@ def held_out_outcomes(
     keep = np.array([leave_one_out or p not in trained for p in prompts])
     if split:
         keep |= validation_mask(prompts, params["val_fraction"], params["seed"])
-    # one row per prompt text: a prompt repeated across rows counts once (its mean outcome)
-    kept = pd.Series(y[keep]).groupby(np.asarray(prompts)[keep], sort=False).mean()
+    # one row per prompt text: a prompt repeated across rows counts once (its mean outcome,
+    # its first source)
+    rows = pd.DataFrame({"y": y, "source": sources})[keep]
+    grouped = rows.groupby(np.asarray(prompts)[keep], sort=False)
+    kept, first = grouped["y"].mean(), grouped["source"].first()
     if len(kept) < MIN_PROMPTS:
         raise ValueError(
             f"only {len(kept)} prompts of {spec} were not used to fit this router (trained on "
@@ -371,7 +394,8 @@ def held_out_outcomes(
     if leave_one_out:
         description = f"{spec}: prompts scoring both models, each scored {LOO_RULE}"
     data = {"spec": spec, "n_prompts": len(kept), "description": description}
-    return kept.index.tolist(), kept.to_numpy(), {**data, "outcome": OUTCOME_RULE}
+    data |= {"outcome": OUTCOME_RULE}
+    return kept.index.tolist(), kept.to_numpy(), first.tolist(), data
 
 
 LOO_RULE = (
@@ -398,6 +422,22 @@ class LeaveOneOutSWRanking(SWRankingRouter):
         return np.where(own, 0.0, w).astype(np.float32)
 
 
+def per_source(raw: np.ndarray, y: np.ndarray, sources: Sequence[str]) -> dict[str, Any]:
+    """Per source: prompts, mean outcome, mean raw win rate and their Pearson correlation
+    (its sign says whether the raw scores rank that source's outcomes the right way)."""
+    out = {}
+    for name in dict.fromkeys(sources):
+        m = np.asarray(sources) == name
+        corr = np.corrcoef(raw[m], y[m])[0, 1] if m.sum() > 2 and np.std(y[m]) > 0 else 0.0
+        out[name] = {
+            "n": int(m.sum()),
+            "mean_outcome": float(y[m].mean()),
+            "mean_win_rate": float(raw[m].mean()),
+            "corr": float(corr),
+        }
+    return out
+
+
 def calibrate_checkpoint(
     path: str | Path,
     spec: str | None = None,
@@ -420,9 +460,11 @@ def calibrate_checkpoint(
         spec = ",".join(s for s in trained if s in SCORE_TABLES)
     if not spec:
         raise ValueError(f"{path} records no gold training source; pass --data SOURCES")
-    prompts, y, data = held_out_outcomes(router, spec, data_dir, strict, loo)
+    prompts, y, sources, data = held_out_outcomes(router, spec, data_dir, strict, loo)
     raw = router.win_rate(prompts, raw=True)
     calibrator, report = select_calibrator(raw, y, methods)
+    data["per_source"] = per_source(raw, y, sources)
+    data["command"] = f"routellm-py calibrate --fit-calibrator --router {path} --data {spec}"
     info = {**report, "data": data}
     write_calibration(path, calibrator, info)
     return {"format_version": 1, **calibrator.to_dict(), **info}

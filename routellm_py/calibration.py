@@ -193,8 +193,10 @@ def checkpoint_quantiles(router: Router) -> WinRateQuantiles:
     """The router's checkpoint quantiles, checked against the calibrator it applies."""
     d = router.checkpoint_dir
     fix = (
-        f"run `routellm-py calibrate --router {d or router.name} --write-quantiles` "
-        "(or pass calibration_prompts)"
+        f"run `routellm-py calibrate --router {d} --write-quantiles` (or pass calibration_prompts)"
+        if d is not None
+        else "pass calibration_prompts, or save it (`router.save(DIR)`) and run "
+        "`routellm-py calibrate --router DIR --write-quantiles`"
     )
     quantiles = None if d is None else read_quantiles(d)
     if quantiles is None:

@@ -92,6 +92,9 @@ def test_cli_writes_quantiles_on_a_prompt_file(tmp_path, capsys, monkeypatch):
         C.CalibrationError, match=r"no .*win_rate_quantiles.json.*calibrate --router"
     ):
         C.calibrate(router, 0.3)
+    untrained = r"not loaded from a checkpoint\): pass calibration_prompts, or save it"
+    with pytest.raises(C.CalibrationError, match=untrained):
+        C.calibrate(load_router("random"), 0.3)
     args = ["calibrate", "--router", str(ckpt), "--write-quantiles", "--strong-pct", "0.3"]
     assert main([*args, "--prompts", str(tmp_path / "p.txt")]) == 0
     out = capsys.readouterr().out

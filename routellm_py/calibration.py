@@ -98,7 +98,7 @@ def prompts_digest(prompts: Sequence[str]) -> str:
     return hashlib.sha256("\x00".join(sorted(prompts)).encode("utf-8")).hexdigest()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # arrays: compare fields with np.array_equal
 class WinRateQuantiles:
     """Thresholds for a grid of strong fractions on a checkpoint's calibration prompts.
 

@@ -1,7 +1,12 @@
-"""Choosing a routing threshold.
+"""Choosing a routing threshold (runtime: no data adapters, no benchmarks).
 
 * `threshold_for_strong_fraction`: RouteLLM's calibration, the (1 - pct) quantile of win
   rates on representative prompts, so that a fraction pct of calls go strong.
+* `WinRateQuantiles`: that calibration done ahead of time. A checkpoint's
+  `win_rate_quantiles.json` holds the thresholds of a fixed grid of strong fractions on its
+  calibration prompts (which prompts: source names, count, sha256), so `router-mf-s0.3` is
+  a lookup (`calibrate`), offline and instant. `routellm-py calibrate --write-quantiles`
+  (`training.calibrate.write_checkpoint_quantiles`) computes them on any prompt set.
 * `select_threshold_max_drop`: Hybrid LLM §4.5, the threshold with the highest cost
   advantage whose relative quality drop versus all-strong stays within a budget, chosen
   on a validation set; `evaluate_threshold` reports it on a test set (their Table 3).
@@ -12,9 +17,12 @@ Thresholds are placed midway between adjacent distinct win rates (see
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -23,7 +31,14 @@ from routellm_py.metrics import (
     routed_curve,
     routing_points,
 )
-from routellm_py.routers.base import Router
+from routellm_py.routers.base import QUANTILES_FILE, Router, _atomic_write
+from routellm_py.routers.calibration import calibrator_digest
+
+GRID = 1001  # strong fractions 0, 0.001, ..., 1
+
+
+class CalibrationError(ValueError):
+    """No threshold for a strong fraction can be looked up (no or stale quantiles)."""
 
 
 @dataclass(frozen=True)
@@ -34,17 +49,6 @@ class ThresholdChoice:
     threshold: float
     cost_advantage: float
     quality_drop: float
-
-
-@dataclass(frozen=True)
-class Calibration:
-    """Result of calibrating on `n_prompts` prompts: the threshold and the strong-call
-    fraction it realises there (`requested` is what was asked for)."""
-
-    threshold: float
-    strong_fraction: float
-    requested: float
-    n_prompts: int
 
 
 def _win_rates(win_rates: Sequence[float]) -> np.ndarray:
@@ -66,18 +70,154 @@ def _candidates(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return t[keep], x[keep]
 
 
+def _nearest(x: np.ndarray, f: float) -> int:
+    """Index of the strong fraction in `x` nearest to f; equal distances go to the larger."""
+    dist = np.abs(x - f)
+    return int(np.flatnonzero(dist <= dist.min() + 1e-12)[-1])
+
+
+def _check_fraction(strong_fraction: float) -> float:
+    f = float(strong_fraction)
+    if not 0.0 <= f <= 1.0:
+        raise ValueError(f"strong fraction must be in [0, 1], got {strong_fraction!r}")
+    return f
+
+
 def threshold_for_strong_fraction(win_rates: Sequence[float], strong_fraction: float) -> float:
     """The (1 - pct) quantile of win rates, chosen exactly: of the thresholds realisable on
     these prompts, the one whose strong fraction (share with win_rate >= t) is nearest to
     `strong_fraction`, hence within one prompt of it when win rates are distinct (tied
     prompts move together). Equal distances go to the larger strong fraction."""
-    f = float(strong_fraction)
-    if not 0.0 <= f <= 1.0:
-        raise ValueError(f"strong fraction must be in [0, 1], got {strong_fraction!r}")
+    f = _check_fraction(strong_fraction)
     t, x = _candidates(_win_rates(win_rates))
-    dist = np.abs(x - f)
-    j = int(np.flatnonzero(dist <= dist.min() + 1e-12)[-1])
-    return float(t[j])
+    return float(t[_nearest(x, f)])
+
+
+def prompts_digest(prompts: Sequence[str]) -> str:
+    """sha256 of the prompts sorted and joined by NUL (order-free, repeats count)."""
+    return hashlib.sha256("\x00".join(sorted(prompts)).encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True, eq=False)  # arrays: compare fields with np.array_equal
+class WinRateQuantiles:
+    """Thresholds for a grid of strong fractions on a checkpoint's calibration prompts.
+
+    With G = len(thresholds) (GRID = 1001), entry k is the (k / (G - 1)) quantile in the
+    sense of `threshold_for_strong_fraction`: the threshold it returns for strong fraction
+    1 - k / (G - 1) on these prompts, and `strong_fractions[k]` is the share of them it
+    sends strong. `threshold(f)` returns entry k = round((1 - f)(G - 1)), a half-way f going
+    to the smaller k (the larger strong fraction, the tie rule of
+    `threshold_for_strong_fraction`). So on the grid (f a multiple of 1 / (G - 1), e.g.
+    0.3) the lookup equals `threshold_for_strong_fraction` on the same prompts exactly, and
+    off it, its strong fraction there is that of a fraction at most 1 / (2 (G - 1)) away.
+    Tied win rates move together, as there. `prompts`: {"sources", "n", "sha256"
+    (`prompts_digest`)}; `calibrator`: `calibrator_digest` of the win rates' calibrator.
+    """
+
+    thresholds: np.ndarray
+    strong_fractions: np.ndarray
+    prompts: dict[str, Any]
+    calibrator: str
+
+    def __post_init__(self) -> None:
+        t, x = self.thresholds, self.strong_fractions
+        if t.ndim != 1 or len(t) < 2 or x.shape != t.shape:
+            raise ValueError("quantiles need >= 2 thresholds and one strong fraction each")
+        bad = not (np.all(np.isfinite(t)) and np.all((t >= 0) & (t <= 1)))
+        if bad or np.any(np.diff(t) < 0) or np.any(np.diff(x) > 0):
+            raise ValueError("quantile thresholds must lie in [0, 1] and not decrease")
+
+    @classmethod
+    def fit(
+        cls, win_rates: Sequence[float], prompts: dict[str, Any], calibrator: str, grid: int = GRID
+    ) -> WinRateQuantiles:
+        """The grid of `threshold_for_strong_fraction` on these win rates."""
+        w = _win_rates(win_rates)
+        t, x = _candidates(w)
+        js = [_nearest(x, 1.0 - k / (grid - 1)) for k in range(grid)]
+        return cls(t[js].astype(np.float64), x[js].astype(np.float64), prompts, calibrator)
+
+    def _index(self, strong_fraction: float) -> int:
+        g = len(self.thresholds) - 1
+        return int(np.ceil(round((1.0 - _check_fraction(strong_fraction)) * g, 9) - 0.5))
+
+    def threshold(self, strong_fraction: float) -> float:
+        """The threshold for `strong_fraction` (the lookup rule of the class doc)."""
+        return float(self.thresholds[self._index(strong_fraction)])
+
+    def strong_fraction(self, strong_fraction: float) -> float:
+        """The share of calibration prompts that `threshold(strong_fraction)` sends strong."""
+        return float(self.strong_fractions[self._index(strong_fraction)])
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format_version": 1,
+            "grid": len(self.thresholds),
+            "rule": "thresholds[k]: threshold_for_strong_fraction(w, 1 - k/(grid-1))",
+            "prompts": self.prompts,
+            "calibrator": self.calibrator,
+            "thresholds": self.thresholds.tolist(),
+            "strong_fractions": self.strong_fractions.tolist(),
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> WinRateQuantiles:
+        if d.get("format_version") != 1:
+            raise ValueError(f"format_version {d.get('format_version')!r} is not 1")
+        t, x = (np.asarray(d[k], dtype=np.float64) for k in ("thresholds", "strong_fractions"))
+        return cls(t, x, dict(d["prompts"]), str(d["calibrator"]))
+
+
+def read_quantiles(directory: str | Path) -> WinRateQuantiles | None:
+    """The quantiles stored in a checkpoint directory, or None if it has none."""
+    path = Path(directory) / QUANTILES_FILE
+    if not path.is_file():
+        return None
+    try:
+        return WinRateQuantiles.from_dict(json.loads(path.read_text(encoding="utf-8")))
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as e:
+        raise CalibrationError(
+            f"{path} is not valid win-rate quantiles ({e}); rewrite it with "
+            f"`routellm-py calibrate --router {directory} --write-quantiles`"
+        ) from e
+
+
+def write_quantiles(directory: str | Path, quantiles: WinRateQuantiles) -> Path:
+    """Write `win_rate_quantiles.json` into a checkpoint (atomically: tmp + rename)."""
+    path = Path(directory) / QUANTILES_FILE
+    _atomic_write(path, json.dumps(quantiles.to_dict(), indent=1) + "\n")
+    return path
+
+
+def checkpoint_quantiles(router: Router) -> WinRateQuantiles:
+    """The router's checkpoint quantiles, checked against the calibrator it applies."""
+    d = router.checkpoint_dir
+    fix = (
+        f"run `routellm-py calibrate --router {d} --write-quantiles` (or pass calibration_prompts)"
+        if d is not None
+        else "pass calibration_prompts, or save it (`router.save(DIR)`) and run "
+        "`routellm-py calibrate --router DIR --write-quantiles`"
+    )
+    quantiles = None if d is None else read_quantiles(d)
+    if quantiles is None:
+        where = "it was not loaded from a checkpoint" if d is None else f"no {d / QUANTILES_FILE}"
+        raise CalibrationError(f"router {router.name!r} has no win-rate quantiles ({where}): {fix}")
+    if quantiles.calibrator != calibrator_digest(router.calibrator):
+        raise CalibrationError(
+            f"{d / QUANTILES_FILE} was computed under another win-rate calibrator than "
+            f"{router.name!r} applies now (calibration.json changed): {fix}"
+        )
+    return quantiles
+
+
+def calibrate(
+    router: Router, strong_fraction: float, prompts: Sequence[str] | None = None
+) -> float:
+    """The threshold that sends `strong_fraction` of calls strong: on `prompts` (scored now,
+    `threshold_for_strong_fraction`), else looked up in the checkpoint's quantiles."""
+    if prompts is not None:
+        return threshold_for_strong_fraction(router.win_rate(prompts), strong_fraction)
+    return checkpoint_quantiles(router).threshold(strong_fraction)
 
 
 def select_threshold_max_drop(
@@ -116,64 +256,3 @@ def evaluate_threshold(
     return ThresholdChoice(
         float(threshold), float(1.0 - strong.mean()), relative_quality_drop(quality, s.mean())
     )
-
-
-def default_calibration_prompts(data_dir: str | Path | None = None) -> list[str]:
-    """Every bundled training prompt (`data.sources.bundled_prompts`) that is not a prompt
-    of MMLU, GSM8K or MT-Bench, so calibration never sees evaluation prompts."""
-    from routellm_py.data.benchmarks import BENCHMARKS, load_benchmark
-    from routellm_py.data.sources import bundled_prompts
-
-    held_out = {p for name in BENCHMARKS for p in load_benchmark(name, data_dir).prompts}
-    return [p for p in bundled_prompts(data_dir) if p not in held_out]
-
-
-def calibration_report(
-    router: Router,
-    strong_fraction: float,
-    prompts: Sequence[str] | None = None,
-    data_dir: str | Path | None = None,
-    cache_dir: str | Path | None = None,
-    progress: bool = True,
-) -> Calibration:
-    """Score the calibration prompts (cached) and pick the threshold for `strong_fraction`."""
-    from routellm_py.benchmarks.scores import default_cache_dir, score_prompts
-
-    if prompts is None:
-        prompts = default_calibration_prompts(data_dir)
-    cache = default_cache_dir() if cache_dir is None else cache_dir
-    w = score_prompts(router, prompts, cache_dir=cache, progress=progress)
-    t = threshold_for_strong_fraction(w, strong_fraction)
-    return Calibration(t, float(np.mean(w >= t)), float(strong_fraction), len(w))
-
-
-def calibrate(
-    router: Router,
-    strong_fraction: float,
-    prompts: Sequence[str] | None = None,
-    data_dir: str | Path | None = None,
-) -> float:
-    """The threshold that sends `strong_fraction` of calls strong on the calibration prompts."""
-    return calibration_report(router, strong_fraction, prompts, data_dir).threshold
-
-
-def read_prompts_file(path: str | Path) -> list[str]:
-    """Prompts from a .txt file (one per line; empty lines are skipped) or a .jsonl file
-    (one object per line with a "prompt" string)."""
-    p = Path(path)
-    if not p.is_file():
-        raise FileNotFoundError(f"prompts file {p} does not exist")
-    if p.suffix == ".txt":
-        prompts = [line for line in p.read_text(encoding="utf-8").splitlines() if line.strip()]
-    elif p.suffix == ".jsonl":
-        from routellm_py.data.adapters.common import read_jsonl
-
-        prompts = [r["prompt"] for r in read_jsonl(p, needed=("prompt",))]
-        bad = [i for i, q in enumerate(prompts, 1) if not isinstance(q, str)]
-        if bad:
-            raise ValueError(f'{p}: record {bad[0]}: "prompt" must be a string')
-    else:
-        raise ValueError(f"prompts file {p} must end in .txt (one per line) or .jsonl")
-    if not prompts:
-        raise ValueError(f"prompts file {p} holds no prompts")
-    return prompts

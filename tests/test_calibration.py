@@ -9,6 +9,7 @@ import pytest
 
 from routellm_py import calibration as C
 from routellm_py.routers.base import load_router
+from routellm_py.training import calibrate as L
 
 
 @pytest.mark.parametrize("n", [7, 100, 101])
@@ -88,17 +89,16 @@ def test_calibrate_random_router_on_given_prompts(tmp_path, monkeypatch):
     monkeypatch.setenv("ROUTELLM_PY_CACHE", str(tmp_path / "cache"))
     router = load_router("random")
     prompts = [f"prompt number {i}" for i in range(200)]
-    rep = C.calibration_report(router, 0.3, prompts=prompts, progress=False)
+    rep = L.calibration_report(router, 0.3, prompts=prompts, progress=False)
     assert rep.n_prompts == 200 and rep.strong_fraction == pytest.approx(0.3)
     assert C.calibrate(router, 0.3, prompts=prompts) == rep.threshold
     assert list((tmp_path / "cache" / "scores").glob("random-*.npz"))  # scores were cached
 
 
 def test_default_prompts_exclude_benchmarks(data_dir):
-    pytest.importorskip("routellm_py.data.sources")
     from routellm_py.data.benchmarks import load_benchmark
 
-    prompts = C.default_calibration_prompts(data_dir)
+    prompts = L.default_calibration_prompts(data_dir)
     assert len(prompts) > 1000
     mt = set(load_benchmark("mt-bench", data_dir).prompts)
     assert not mt & set(prompts)
@@ -107,14 +107,14 @@ def test_default_prompts_exclude_benchmarks(data_dir):
 def test_read_prompts_file(tmp_path):
     txt = tmp_path / "p.txt"
     txt.write_text("first\n\nsecond\n")
-    assert C.read_prompts_file(txt) == ["first", "second"]
+    assert L.read_prompts_file(txt) == ["first", "second"]
     js = tmp_path / "p.jsonl"
     js.write_text(json.dumps({"prompt": "a"}) + "\n" + json.dumps({"text": "b"}) + "\n")
     with pytest.raises(ValueError, match=r"p.jsonl: line 2: missing keys \['prompt'\]"):
-        C.read_prompts_file(js)
+        L.read_prompts_file(js)
     (tmp_path / "p.csv").write_text("x")
     with pytest.raises(ValueError, match=r"\.txt .* or \.jsonl"):
-        C.read_prompts_file(tmp_path / "p.csv")
+        L.read_prompts_file(tmp_path / "p.csv")
 
 
 def test_selected_threshold_realises_its_reported_point():

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -32,7 +33,14 @@ def test_fit_calibrator_on_mmlu_gold(tmp_path, data_dir, capsys):
     raw = router.win_rate(y.index.tolist(), raw=True)
     assert rec["before"]["brier"] == pytest.approx(M.brier_score(raw, y.to_numpy()))
     assert router.calibrator is not None and router.calibrator.method == rec["method"]
-    assert "## Calibration" in (tmp_path / "README.md").read_text()
+    card = (tmp_path / "README.md").read_text()
+    assert "## Calibration" in card
+    # per source: the correlation whose sign says whether the router ranks outcomes right
+    src = rec["data"]["per_source"]["mmlu-gold"]
+    assert src["n"] == len(y) and src["mean_outcome"] == pytest.approx(y.mean())
+    assert src["corr"] == pytest.approx(np.corrcoef(raw, y.to_numpy())[0, 1])
+    assert f"| mmlu-gold | {len(y)} | {y.mean():.3f} |" in card
+    assert f"`routellm-py calibrate --fit-calibrator --router {tmp_path} --data mmlu-gold`" in card
 
 
 def fails(args: list[str], capsys) -> str:

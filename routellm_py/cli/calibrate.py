@@ -6,12 +6,17 @@ line; or .jsonl with a "prompt" field), or the prompts of an eval set (--eval-se
 FORMAT:PATH, as `bench` takes it), else every bundled training prompt that is not a
 benchmark prompt.
 
+`--write-quantiles` stores the win-rate quantiles of those prompts in the checkpoint
+(`win_rate_quantiles.json`, written atomically; `routellm_py.calibration.WinRateQuantiles`),
+so that a server answers `router-<name>-s<fraction>` by a lookup, without the data.
+
 `routellm-py calibrate --fit-calibrator --router PATH [--data SOURCES]` instead fits the
 checkpoint's win-rate calibrator (`routers/calibration.py`: temperature, Platt or isotonic,
 chosen by cross-validated log loss) on the gold score tables SOURCES (default: the
 router's training sources), using only prompts the router did not fit; it writes
 `calibration.json` and a "## Calibration" section of the model card into PATH and prints
-ECE, Brier and log loss before and after.
+ECE, Brier and log loss before and after; quantiles taken on the default prompts are
+recomputed under the new calibrator (others are reported stale).
 """
 
 from __future__ import annotations
@@ -35,6 +40,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="fit and store the checkpoint's win-rate calibrator instead (see above)",
     )
     p.add_argument(
+        "--write-quantiles",
+        action="store_true",
+        help="store the win-rate quantiles of the prompts in the checkpoint (see above)",
+    )
+    p.add_argument(
         "--data", default=None, help="with --fit-calibrator: gold score tables, e.g. mmlu-gold"
     )
     which = p.add_mutually_exclusive_group()
@@ -52,21 +62,25 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from routellm_py.calibration import calibration_report, read_prompts_file
     from routellm_py.routers.base import load_router
+    from routellm_py.training.calibrate import calibration_report, read_prompts_file
 
     if args.fit_calibrator:
         return fit(args)
-    if args.strong_pct is None:
-        raise ValueError("--strong-pct is required (or --fit-calibrator)")
-    if not 0.0 <= args.strong_pct <= 1.0:
+    if args.strong_pct is None and not args.write_quantiles:
+        raise ValueError("--strong-pct is required (or --write-quantiles, --fit-calibrator)")
+    if args.strong_pct is not None and not 0.0 <= args.strong_pct <= 1.0:
         raise ValueError(f"--strong-pct must be in [0, 1] (a fraction), got {args.strong_pct}")
     prompts = read_prompts_file(args.prompts) if args.prompts else None
+    sources = f"file {args.prompts}" if args.prompts else None
     router = load_router(args.router)
     if args.eval_set:
         from routellm_py.data.evalset import load_eval_set
 
         prompts = load_eval_set(args.eval_set, router.strong_model, router.weak_model).prompts
+        sources = f"eval set {args.eval_set}"
+    if args.write_quantiles:
+        return write(args, prompts, sources)
     rep = calibration_report(
         router, args.strong_pct, prompts, data_dir=args.data_dir, cache_dir=args.cache_dir
     )
@@ -78,9 +92,28 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def write(args: argparse.Namespace, prompts: list[str] | None, sources: str | None) -> int:
+    """`--write-quantiles`: score the prompts, store their quantiles in the checkpoint."""
+    from routellm_py.routers.base import QUANTILES_FILE
+    from routellm_py.training.calibrate import write_checkpoint_quantiles
+
+    q = write_checkpoint_quantiles(
+        args.router, prompts, sources, data_dir=args.data_dir, cache_dir=args.cache_dir
+    )
+    print(f"wrote {args.router}/{QUANTILES_FILE}: {len(q.thresholds)} quantiles of win rates")
+    print(f"on {q.prompts['n']} prompts ({q.prompts['sources']}; sha256 {q.prompts['sha256']})")
+    if args.strong_pct is not None:
+        print(f"threshold: {q.threshold(args.strong_pct)!r}")
+        print(
+            f"strong-call fraction on {q.prompts['n']} calibration prompts: "
+            f"{q.strong_fraction(args.strong_pct):.4f} (requested {args.strong_pct:.4f})"
+        )
+    return 0
+
+
 def fit(args: argparse.Namespace) -> int:
     """`--fit-calibrator`: fit, store and print the checkpoint's win-rate calibrator."""
-    from routellm_py.routers.calibration import calibrate_checkpoint
+    from routellm_py.training.calibrate import calibrate_checkpoint, refresh_quantiles
 
     rec = calibrate_checkpoint(args.router, args.data, args.data_dir)
     print(f"{args.router}: {rec['method']} calibrator on {rec['data']['description']}")
@@ -97,4 +130,5 @@ def fit(args: argparse.Namespace) -> int:
             f"{m['log_loss']:>8.4f}"
         )
     print(f"wrote {args.router}/calibration.json and the model card's calibration section")
+    print(refresh_quantiles(args.router, args.data_dir))
     return 0

@@ -210,7 +210,8 @@ class Routing:
                 self._nway_routers.add(router)
 
     def threshold(self, spec: RouteSpec, win_rate: float | None = None) -> float:
-        """The spec's threshold, calibrating (once, then cached) for a strong fraction; for a
+        """The spec's threshold, calibrated (once, then cached) for a strong fraction from the
+        checkpoint's win-rate quantiles (or `calibration_prompts`, scored); for a
         budget, the threshold of a request with `win_rate` (recorded as decided)."""
         if spec.threshold is not None:
             return spec.threshold
@@ -224,14 +225,12 @@ class Routing:
                 return self._thresholds[key]
             from routellm_py.calibration import calibrate
 
-            try:
-                t = calibrate(
-                    self.routers[spec.router], key[1], self.calibration_prompts, self.data_dir
-                )
+            try:  # a lookup in the checkpoint's win-rate quantiles, or calibration_prompts
+                t = calibrate(self.routers[spec.router], key[1], self.calibration_prompts)
             except Exception as e:
                 raise RoutingError(
                     f"cannot calibrate router {spec.router!r} for strong fraction {key[1]}: "
-                    f"{e}. Pass calibration_prompts, a data_dir, or use a plain threshold",
+                    f"{e}; or use a plain threshold (router-{spec.router}-0.5)",
                     status=500,
                     code="calibration_failed",
                 ) from e

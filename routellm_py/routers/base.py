@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 FORMAT_VERSION = 1
 CONFIG_FILE = "config.json"
 CARD_FILE = "README.md"
+QUANTILES_FILE = "win_rate_quantiles.json"  # `calibration.WinRateQuantiles`; not a weight
 # Third-party routers: `[project.entry-points."routellm_py.routers"] NAME = "pkg.mod:Class"`.
 ENTRY_POINT_GROUP = "routellm_py.routers"
 # Installed package that holds the shipped checkpoints (the repository's `routers/`).
@@ -316,7 +317,7 @@ class Router(ABC):
         h.update(json.dumps(self.get_params(), sort_keys=True, default=str).encode())
         if self.checkpoint_dir is not None:
             for f in sorted(self.checkpoint_dir.iterdir()):
-                if f.suffix in {".safetensors", ".npz", ".json"}:
+                if f.suffix in {".safetensors", ".npz", ".json"} and f.name != QUANTILES_FILE:
                     h.update(f.name.encode())
                     h.update(f.read_bytes())
         elif self.trainable:

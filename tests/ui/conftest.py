@@ -25,6 +25,8 @@ from tests.upstream import Upstream
 
 KEY = "ui-test-key"
 ROUTERS = ["random", "length"]
+# untrained routers have no checkpoint quantiles: target fractions calibrate on these
+CALIBRATION_PROMPTS = [f"calibration prompt {i}: " + "word " * (i % 60) for i in range(300)]
 WAIT_S = 20
 
 
@@ -102,6 +104,7 @@ def ui() -> Iterator[UiServer]:
             {"model": "openai/weak-m", "api_base": up.base_url, "api_key": "sk-weak"},
             timeout=20,
             num_retries=0,
+            calibration_prompts=CALIBRATION_PROMPTS,
         )
         app = create_app(controller, api_key=KEY)
         with BackgroundServer(app) as srv:

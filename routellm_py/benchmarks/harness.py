@@ -8,10 +8,10 @@ Evaluation set per benchmark, in this order (counts of each drop are reported):
 2. `routellm_list`: RouteLLM's contamination lists (`load_contaminated`).
 3. `train_cosine`: prompts that are training prompts of ANY trained router in the run, by
    what its checkpoint recorded at fit time (`routers.provenance`, never re-loading data):
-   exact duplicates by prompt digest, then cosine >= 0.95 to its stored embedding sketch
+   exact duplicates by prompt digest, then cosine >= 0.95 to its stored embeddings
    (under the encoder and text policy it routes with); the union keeps all rows on the same
    prompts. A trained router without recorded prompts is warned about and marked
-   "NO PROVENANCE" in the `decontamination` column; a sketch under another encoder than
+   "NO PROVENANCE" in the `decontamination` column; embeddings under another encoder than
    `encoder_spec` (if given) leaves only the exact check, and the result says so.
 4. `limit`: with `limit=N`, a seeded sample of N of the remaining prompts (quick runs).
 Steps 2-3 are skipped with `decontaminate=False`.
@@ -59,8 +59,8 @@ N_RANDOM = N_BOOT = 1000
 CI = ("APGR 2.5%", "APGR 97.5%")
 META_FIELDS = (
     "name", "strong_model", "weak_model", "n_total", "n_evaluated", "dropped",
-    "cosine_by_router", "decontamination", "strong_mean", "weak_mean", "random_band", "input_tokens",
-    "output_tokens", "notes", "reliability",
+    "cosine_by_router", "decontamination", "strong_mean", "weak_mean", "random_band",
+    "input_tokens", "output_tokens", "notes", "reliability",
 )  # fmt: skip
 RELIABILITY_BINS = 10
 Reliability = dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]  # label -> pbar, ybar, n

@@ -8,7 +8,7 @@ the encoder's head only, prompts sharing a long few-shot prefix all look like du
 
 `against_record` decontaminates against what a router's checkpoint recorded at fit time
 (`routers.provenance`): exact duplicates by prompt digest, near duplicates against the
-stored embedding sketch. It never re-loads the training data."""
+stored embeddings. It never re-loads the training data."""
 
 from __future__ import annotations
 
@@ -120,18 +120,18 @@ def against_record(
     progress: bool = False,
 ) -> tuple[np.ndarray, Removal]:
     """(drop mask, Removal) of `eval_prompts` against a router's `record`. `near_duplicates`
-    is its provenance entry of that name (encoder spec and text policy of the sketch); the
+    is its provenance entry of that name (encoder spec and text policy of the embeddings); the
     eval prompts are embedded the same way. With `encoder_spec` naming another encoder, or
-    no sketch, only exact duplicates are dropped and the Removal says why."""
+    no embeddings, only exact duplicates are dropped and the Removal says why."""
     from routellm_py.routers.provenance import contains
 
     drop = contains(record.digests, eval_prompts)
     train_emb = record.embeddings()
     note = ""
     if train_emb is None or not near_duplicates:
-        note = "the checkpoint has prompt digests but no embedding sketch"
+        note = "prompt digests only, no training-prompt embeddings"
     elif encoder_spec is not None and encoder_spec != near_duplicates.get("encoder"):
-        note = f"its sketch is under {near_duplicates.get('encoder')!r}, not {encoder_spec!r}"
+        note = f"its embeddings are under {near_duplicates.get('encoder')!r}, not {encoder_spec!r}"
     if note or drop.all():
         return drop, Removal(origin, int(drop.sum()), None if note else 0, note)
     from routellm_py.embeddings.encoders import get_encoder

@@ -7,7 +7,7 @@ a decision: strong iff win_rate >= alpha.
 A checkpoint is a directory:
     config.json   {"router", "format_version", "library_version", "params", "provenance", ...}
     *.safetensors / *.npz   weights (never pickle)
-    provenance.npz          training-prompt digests and embedding sketch (`routers.provenance`)
+    provenance.npz          training-prompt digests and embeddings (`routers.provenance`)
     README.md     model card
 
 Loading treats a checkpoint as untrusted input: every malformed one raises `CheckpointError`,
@@ -30,8 +30,12 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 import numpy as np
 
 from routellm_py.data.aliases import DEFAULT_STRONG, DEFAULT_WEAK, canonical_model
-from routellm_py.routers.provenance import PROMPTS_FILE, PromptRecord, attach_checkpoint_record
-from routellm_py.routers.provenance import recording_fit
+from routellm_py.routers.provenance import (
+    PROMPTS_FILE,
+    PromptRecord,
+    attach_checkpoint_record,
+    recording_fit,
+)
 
 if TYPE_CHECKING:
     from routellm_py.routers.calibration import Calibrator

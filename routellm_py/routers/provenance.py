@@ -33,7 +33,6 @@ import hashlib
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -73,7 +72,7 @@ def unit_rows(emb: np.ndarray) -> np.ndarray:
 
 
 class PromptRecord:
-    """A router's training-prompt digests and (optionally) embedding sketch; read from the
+    """A router's training-prompt digests and (optionally) embeddings; read from the
     checkpoint's `PROMPTS_FILE` on first use, so loading a router for serving reads nothing."""
 
     def __init__(
@@ -92,7 +91,7 @@ class PromptRecord:
             try:
                 with np.load(self.path, allow_pickle=False) as z:
                     digests = z["digests"].astype(np.uint64)
-                    emb = z["embeddings"] if "embeddings" in z else None
+                    emb = z.get("embeddings")
             except (OSError, ValueError, KeyError) as e:
                 raise CheckpointError(f"{self.path}: unreadable provenance arrays ({e})") from e
             if emb is not None and emb.ndim != 2:
@@ -141,9 +140,9 @@ def attach_checkpoint_record(router: Router, directory: Path) -> None:
 
 
 def record_fit(router: Router, battles: Any, encoder: str | None = None) -> None:
-    """Record what `router` was just fitted on (see the module docstring). The near-duplicate
-    sketch embeds the prompts with the router's own encoder and text policy (embedding
-    routers), else with `encoder` (a `get_encoder` spec) if given, else is left out."""
+    """Record what `router` was just fitted on (see the module docstring). The prompts are
+    embedded (for near duplicates) with the router's own encoder and text policy (embedding
+    routers), else with `encoder` (a `get_encoder` spec) if given, else not at all."""
     from routellm_py import __version__
 
     prompts = sorted(set(battles.frame["prompt"]))

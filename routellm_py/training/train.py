@@ -12,7 +12,7 @@ what every `Router.fit` records (`routers.provenance`: prompt digests, library v
     init         the warm-start checkpoint, its fingerprint and its provenance (`init=`)
 
 `python -m routellm_py.training.train add-provenance CHECKPOINT...` records the prompt
-digests and embedding sketch of an existing checkpoint from its recorded spec, without
+digests and embeddings of an existing checkpoint from its recorded spec, without
 refitting (how the shipped routers got theirs).
 """
 
@@ -91,7 +91,7 @@ def train_router(
 
     `init` warm-starts from a checkpoint of the same router (its strong/weak pair and
     parameters are the defaults). A router without its own encoder gets its near-duplicate
-    sketch from `near_duplicate_encoder` (None: digests only, exact duplicates only).
+    embeddings from `near_duplicate_encoder` (None: digests only, exact duplicates only).
     `verbose` prints the per-source summary of the loaded spec to stderr."""
     cls = get_router_class(router) if isinstance(router, str) else type(router)
     warm = _load_init(cls, init)
@@ -149,7 +149,7 @@ def add_provenance(
     data_dir: str | Path | None = None,
     near_duplicate_encoder: str | None = "minilm",
 ) -> Path:
-    """Record the prompt digests and sketch of a saved router from its provenance "data"
+    """Record the prompt digests and embeddings of a saved router from its provenance "data"
     spec, without refitting; its weights and other provenance stay as they are."""
     from routellm_py.data.sources import load_sources
 

@@ -31,7 +31,7 @@ from routellm_py.policy.nway import (
     estimates_from_scores,
     quality_minus_cost_order,
 )
-from routellm_py.routers.mf import MFRouter
+from routellm_py.training.train import train_router
 
 OUT = Path(__file__).parent / "results"
 LAMBDAS = (0.0, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0, 300.0)
@@ -57,7 +57,9 @@ def cross_fitted_scores(frame: pd.DataFrame, table, models: list[str]) -> np.nda
     for task in sorted(frame["task"].unique()):
         held = (frame["task"] == task).to_numpy()
         train = type(table)(table.name, frame[~held].reset_index(drop=True))
-        router = MFRouter(models[0], models[1], seed=0).fit(train.to_battles(), progress=False)
+        router = train_router(
+            "mf", train.to_battles(), strong=models[0], weak=models[1], seed=0, progress=False
+        )
         scores[held] = router.model_scores(frame.loc[held, "prompt"].tolist(), models)
         print(f"scored {task}: {held.sum()} prompts")
     return scores

@@ -84,6 +84,7 @@ def train_router(
     weak: str | None = None,
     near_duplicate_encoder: str | None = "minilm",
     verbose: bool = False,
+    progress: bool = True,
     **params: Any,
 ) -> Router:
     """Fit `router` (a registry name, built with `params`, or an unfitted Router) on `data`
@@ -92,7 +93,8 @@ def train_router(
     `init` warm-starts from a checkpoint of the same router (its strong/weak pair and
     parameters are the defaults). A router without its own encoder gets its near-duplicate
     embeddings from `near_duplicate_encoder` (None: digests only, exact duplicates only).
-    `verbose` prints the per-source summary of the loaded spec to stderr."""
+    `verbose` prints the per-source summary of the loaded spec to stderr; `progress=False`
+    turns the fit's progress bars off (routers whose fit takes `progress`)."""
     cls = get_router_class(router) if isinstance(router, str) else type(router)
     warm = _load_init(cls, init)
     if isinstance(router, Router):
@@ -103,7 +105,7 @@ def train_router(
         base = warm.get_params() if warm is not None else {}
         pair = {"strong_model": strong, "weak_model": weak}
         model = cls(**{**base, **params, **{k: v for k, v in pair.items() if v is not None}})
-    extra: dict[str, Any] = {"data": "(a Battles table)"}
+    extra: dict[str, Any] = {}
     if isinstance(data, str):
         from routellm_py.data.sources import load_sources
 
@@ -115,8 +117,11 @@ def train_router(
         if verbose:
             print(data.summary().to_string(), file=sys.stderr)
     fit_kwargs: dict[str, Any] = {"init": warm} if warm is not None else {}
-    if "data_dir" in inspect.signature(cls.fit).parameters:
+    takes = inspect.signature(cls.fit).parameters
+    if "data_dir" in takes:
         fit_kwargs["data_dir"] = data_dir  # routers that read more than battles (quality_gap)
+    if "progress" in takes:
+        fit_kwargs["progress"] = progress
     model.fit(data, **fit_kwargs)
     if getattr(model, "embed", None) is None and near_duplicate_encoder is not None:
         record_fit(model, data, encoder=near_duplicate_encoder)

@@ -139,9 +139,9 @@ def _train_drops(
     drop = np.zeros(len(prompts), dtype=bool)
     per_router: dict[str, Removal] = {}
     for label, router in routers.items():
-        if not router.trainable:
-            continue
         record = getattr(router, "prompt_record", None)
+        if record is None and not router.trainable:
+            continue  # e.g. random, length: no training prompts
         if record is None:
             where = router.checkpoint_dir or "the router object"
             warnings.warn(
@@ -370,14 +370,14 @@ def run_benchmark(
 
 def _decontamination_cell(router: Router | None, removal: Removal | None, on: bool) -> str:
     """The table's `decontamination` entry of one row: what the router's recorded training
-    prompts removed, NO_PROVENANCE, `untrained`, `off`, or `-` for oracle/random rows."""
+    prompts removed, NO_PROVENANCE, `untrained`, `off`, or `-` for the baseline rows."""
     if router is None:
         return "-"
-    if not router.trainable:
-        return "untrained"
     if not on:
         return "off"
-    if removal is None or removal.origin == NO_PROVENANCE:
+    if removal is None:
+        return "untrained"
+    if removal.origin == NO_PROVENANCE:
         return NO_PROVENANCE
     return f"{removal.removed} removed" + (" (exact only)" if removal.near is None else "")
 

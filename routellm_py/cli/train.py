@@ -32,6 +32,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--data", required=False, help="comma-separated sources (see data/README.md)")
     p.add_argument("--out", required=False, help="checkpoint directory to write")
     p.add_argument("--init", default=None, help="warm-start from this checkpoint (e.g. mf)")
+    p.add_argument(
+        "--digests-only",
+        action="store_true",
+        help="record training-prompt digests but not their embeddings (a smaller checkpoint; "
+        "bench then removes exact duplicates only)",
+    )
     p.add_argument("-h", "--help", action="store_true", help="show options, with the router's")
     add_data_dir(p)
     add_models(p)
@@ -76,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
     pair = (None, None) if args.init else (args.strong, args.weak)
     router = train_router(
         cls.name, args.data, args.out, init=args.init, data_dir=args.data_dir,
-        strong=pair[0], weak=pair[1], verbose=True, **params,
+        strong=pair[0], weak=pair[1], digests_only=args.digests_only, verbose=True, **params,
     )  # fmt: skip
     print(f"saved {cls.name} router to {router.checkpoint_dir}")
     return 0

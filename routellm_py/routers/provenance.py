@@ -181,6 +181,13 @@ def record_fit(router: Router, battles: Any, encoder: str | None = None) -> None
     )
 
 
+def drop_embeddings(router: Router) -> None:
+    """Keep only the digests of the router's record (exact-duplicate decontamination)."""
+    if router.prompt_record is not None:
+        router.prompt_record = PromptRecord(router.prompt_record.digests)
+    router.provenance.pop("near_duplicates", None)
+
+
 def recording_fit(fit: Callable) -> Callable:
     """Wrap a `Router.fit` so that the outermost call starts a fresh provenance and records
     the battles it was given (`record_fit`); a subclass's `super().fit` records nothing."""

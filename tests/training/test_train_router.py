@@ -179,6 +179,20 @@ def test_train_router_spec_and_init(tmp_path, monkeypatch):
         train_router(MFRouter(**FAST), "csv:prefs.csv", dim=4)
 
 
+def test_digests_only_checkpoint_drops_exact_duplicates_and_says_so(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write_prefs(tmp_path / "prefs.csv")
+    train_router("mf", "csv:prefs.csv", "small", digests_only=True, **FAST)
+    with np.load(tmp_path / "small" / PROMPTS_FILE) as z:
+        assert sorted(z) == ["digests"]
+    assert "near_duplicates" not in load_router(tmp_path / "small").provenance
+    res = bench(tmp_path / "small", write_eval(tmp_path / "e.csv"))
+    d = res.decontamination[str(tmp_path / "small")]
+    assert (d["exact"], d["near"]) == (2, None) and EVAL[2] in res.prompts
+    assert d["note"] == "prompt digests only, no training-prompt embeddings"
+    assert res.table["decontamination"].iloc[0] == "2 removed (exact only)"
+
+
 def test_resolve_spec_feedback_urls(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "fb.db").write_bytes(b"x")

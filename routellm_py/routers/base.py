@@ -324,7 +324,8 @@ class Router(ABC):
         h.update(json.dumps(self.get_params(), sort_keys=True, default=str).encode())
         if self.checkpoint_dir is not None:
             for f in sorted(self.checkpoint_dir.iterdir()):
-                if f.suffix in {".safetensors", ".npz", ".json"}:
+                # weights and config; the training-prompt record changes no score
+                if f.suffix in {".safetensors", ".npz", ".json"} and f.name != PROMPTS_FILE:
                     h.update(f.name.encode())
                     h.update(f.read_bytes())
         elif self.trainable:

@@ -12,7 +12,6 @@ Usage: .venv/bin/python benchmarks/embedding_routers/ablation.py --router sw_ran
 from __future__ import annotations
 
 import argparse
-import functools
 import json
 import sys
 from pathlib import Path
@@ -22,19 +21,6 @@ from common import JUDGE_GOLD, RESULTS, WITH_MMLU, balanced_spec, load_all, sele
 
 from routellm_py import load_router
 from routellm_py.benchmarks import harness
-from routellm_py.data.sources import load_sources
-
-
-@functools.cache
-def _prompts_of(spec: str) -> list[str]:
-    return sorted(set(load_sources(spec).frame["prompt"]))
-
-
-def training_prompts(router, data_dir=None) -> list[str]:
-    """harness.training_prompts, memoised per data spec (the harness re-loads the sources
-    of every router for every benchmark, ~30 s each here)."""
-    spec = router.provenance.get("data")
-    return _prompts_of(spec) if spec else []
 
 
 def mixes(battles) -> dict[str, str]:
@@ -74,7 +60,6 @@ def main() -> int:
         path = Path(args.scratch) / tag / label.replace(" ", "_").replace("/", "_")
         r.save(path)  # saved, so the harness' score cache keys on the weights
         routers[label] = load_router(path)
-    harness.training_prompts = training_prompts
     results = harness.run_benchmark(routers, out=RESULTS / f"ablation_{tag}", progress=False)
     rows = []
     for bench, res in results.items():

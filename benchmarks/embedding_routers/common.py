@@ -17,7 +17,8 @@ import pandas as pd
 
 from routellm_py.data.battles import Battles
 from routellm_py.data.sources import load_sources, parse_spec
-from routellm_py.routers.base import Router, get_router_class
+from routellm_py.routers.base import Router
+from routellm_py.training.train import train_router
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
@@ -71,17 +72,10 @@ def folds(battles: Battles, k: int) -> dict[str, int]:
 
 
 def train(router: str, spec: str, battles: Battles, params: dict[str, Any]) -> Router:
-    """Fit a router as `routellm-py train` does, recording the spec as provenance (the
-    harness re-loads it to decontaminate benchmark prompts)."""
-    cls = get_router_class(router)
-    r = cls(**params).fit(battles, progress=False)
-    prompts = sorted(set(battles.frame["prompt"]))
-    r.provenance = {
-        "data": spec,
-        "sources": battles.summary().reset_index().to_dict(orient="records"),
-        "n_battles": len(battles),
-        "train_prompts_sha256": hashlib.sha256("\x00".join(prompts).encode()).hexdigest(),
-    }
+    """Fit a router with `train_router` (which records its prompt digests, so the harness
+    decontaminates benchmark prompts against them) on `battles`, the rows of `spec`."""
+    r = train_router(router, battles, progress=False, **params)
+    r.provenance["data"] = spec
     return r
 
 

@@ -7,9 +7,9 @@
 1. New traffic: the gold score table `--source` (default routerbench: ARC-Challenge, MBPP,
    Winogrande, scored for the base router's strong and weak models; `--strong-scores` /
    `--weak-scores` name the models whose scores stand for the endpoints). The base router must
-   not have trained on it (checked against `provenance["data"]`); prompts whose text is in
-   its training data are dropped. Prompts split in half by a seeded hash of their text:
-   A = traffic, B = evaluation.
+   not have trained on it (checked against `provenance["data"]`); prompts it trained on (by
+   the digests its checkpoint records) are dropped. Prompts split in half by a seeded hash
+   of their text: A = traffic, B = evaluation.
 2. Route A through a `Controller` with a feedback store (threshold: the median base win
    rate on A, so half the traffic goes strong), and send each decision's real outcome
    back through `controller.feedback`:
@@ -36,11 +36,11 @@ from pathlib import Path
 import numpy as np
 
 from routellm_py import metrics as M
-from routellm_py.benchmarks.harness import training_prompts
 from routellm_py.cli import main as cli
 from routellm_py.controller import Controller
 from routellm_py.data.scores import score_table
 from routellm_py.routers.base import load_router
+from routellm_py.routers.provenance import contains
 from routellm_py.training.tables import validation_mask
 
 N_BOOT = 1000
@@ -64,7 +64,12 @@ def traffic(
     t = t.subset(t.frame["task"] == task) if task else t
     f = t.frame.assign(s=t.scores(pair[0]), w=t.scores(pair[1])).dropna(subset=["s", "w"])
     f = f.groupby("prompt", sort=False)[["s", "w"]].mean().reset_index()
-    f = f[~f["prompt"].isin(set(training_prompts(base, data_dir)))]
+    if base.prompt_record is None:
+        raise SystemExit(
+            "the base router records no training prompts; record them with "
+            "python -m routellm_py.training.train add-provenance CHECKPOINT"
+        )
+    f = f[~contains(base.prompt_record.digests, f["prompt"].tolist())]
     if tail_chars:
         f = f.assign(prompt=f["prompt"].str[-tail_chars:])
         f = f.groupby("prompt", sort=False)[["s", "w"]].mean().reset_index()

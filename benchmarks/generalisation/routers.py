@@ -31,7 +31,7 @@ from tables import load_tables, sample  # noqa: E402
 
 from routellm_py.data.battles import Battles  # noqa: E402
 from routellm_py.data.sources import load_sources  # noqa: E402
-from routellm_py.routers.base import get_router_class  # noqa: E402
+from routellm_py.training.train import train_router  # noqa: E402
 
 TRAIN_SPEC = (
     "arena-bench-v1,alpaca-eval,vicuna-bench,vicuna-pairwise,routerbench,mmlu-gold,"
@@ -60,7 +60,6 @@ def main(argv: list[str] | None = None) -> int:
     table = prompt_table(scores)
     battles = training_battles(set(table["prompt"]))
     loso_source = battles.frame["source"].map(lambda x: HELD_WITH.get(x, x))
-    cls = get_router_class(args.router)
     rows = []
     for kind, name, dom, held in folds(table):
         if kind != "LOSO":
@@ -69,7 +68,10 @@ def main(argv: list[str] | None = None) -> int:
         ok = np.isfinite(s) & np.isfinite(w)
         held_prompts = table.loc[held, "prompt"][ok]
         train = battles.frame[(loso_source != name) & ~battles.frame["prompt"].isin(held_prompts)]
-        router = cls(**params).fit(Battles(train), progress=False)
+        # held-out prompts are excluded by construction: digests only, no embeddings
+        router = train_router(
+            args.router, Battles(train), near_duplicate_encoder=None, progress=False, **params
+        )
         rates = router.win_rate(held_prompts.tolist())
         s, w = s[ok], w[ok]
         row = {"kind": kind, "held_out": name, "domain": dom, "n": int(ok.sum()),

@@ -6,10 +6,13 @@ Routers are resolved only through `load_router` and scored only through `win_rat
 Evaluation set per benchmark, in this order (counts of each drop are reported):
 1. `gold`: the D_gold prompts held apart for training (`Benchmark.split_gold`; MMLU: 1,500).
 2. `routellm_list`: RouteLLM's contamination lists (`load_contaminated`).
-3. `train_cosine`: prompts with cosine >= 0.95 to the training prompts of ANY trained router
-   in the run (re-loaded from `router.provenance["data"]`); the union keeps all rows on
-   the same prompts. An embedding router is checked on what it routes on: its own encoder
-   and text policy (`encoder_spec`, if given, replaces the encoder for every router).
+3. `train_cosine`: prompts that are training prompts of ANY trained router in the run, by
+   what its checkpoint recorded at fit time (`routers.provenance`, never re-loading data):
+   exact duplicates by prompt digest, then cosine >= 0.95 to its stored embeddings
+   (under the encoder and text policy it routes with); the union keeps all rows on the same
+   prompts. A trained router without recorded prompts is warned about and marked
+   "NO PROVENANCE" in the `decontamination` column; embeddings under another encoder than
+   `encoder_spec` (if given) leaves only the exact check, and the result says so.
 4. `limit`: with `limit=N`, a seeded sample of N of the remaining prompts (quick runs).
 Steps 2-3 are skipped with `decontaminate=False`.
 
@@ -31,8 +34,9 @@ from __future__ import annotations
 import functools
 import json
 import os
+import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +47,9 @@ from routellm_py import metrics as M
 from routellm_py.benchmarks.scores import default_cache_dir, score_prompts
 from routellm_py.data.aliases import DEFAULT_STRONG, DEFAULT_WEAK, canonical_model
 from routellm_py.data.benchmarks import BENCHMARKS, Benchmark, load_benchmark, load_contaminated
+from routellm_py.data.decontaminate import Removal
 from routellm_py.routers.base import Router, load_router
+from routellm_py.routers.provenance import PROMPTS_FILE
 
 DEFAULT_OUT = Path("benchmarks/results")
 PGR_TARGETS = (0.5, 0.8)
@@ -53,8 +59,8 @@ N_RANDOM = N_BOOT = 1000
 CI = ("APGR 2.5%", "APGR 97.5%")
 META_FIELDS = (
     "name", "strong_model", "weak_model", "n_total", "n_evaluated", "dropped",
-    "cosine_by_router", "strong_mean", "weak_mean", "random_band", "input_tokens",
-    "output_tokens", "notes", "reliability",
+    "cosine_by_router", "decontamination", "strong_mean", "weak_mean", "random_band",
+    "input_tokens", "output_tokens", "notes", "reliability",
 )  # fmt: skip
 RELIABILITY_BINS = 10
 Reliability = dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]  # label -> pbar, ybar, n
@@ -82,6 +88,7 @@ class BenchmarkResult:
     band_curve: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # grid, low, high
     notes: list[str] = field(default_factory=list)
     reliability: Reliability = field(default_factory=dict)
+    decontamination: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def resolve_routers(routers: Sequence[str | Router]) -> dict[str, Router]:
@@ -99,7 +106,9 @@ def resolve_routers(routers: Sequence[str | Router]) -> dict[str, Router]:
 
 
 def training_prompts(router: Router, data_dir: str | Path | None) -> list[str]:
-    """The prompts a trained router saw, re-loaded from `provenance["data"]` (none if absent)."""
+    """The prompt texts of a router's `provenance["data"]` spec, re-loaded from the sources
+    (none if absent). For callers that need the texts; decontamination needs only the
+    checkpoint's digests (`_train_drops`)."""
     spec = router.provenance.get("data")
     if not spec:
         return []
@@ -116,32 +125,40 @@ def _source_prompts(spec: str, data_dir: str | None, strong: str, weak: str) -> 
     return tuple(sorted(set(battles.frame["prompt"])))
 
 
-def _cosine_drops(
-    prompts: list[str],
-    routers: dict[str, Router],
-    data_dir: str | Path | None,
-    encoder_spec: str | None,
-) -> tuple[np.ndarray, dict[str, int]]:
-    """Drop mask (union over routers) and per-router counts of near-duplicate prompts."""
-    drop = np.zeros(len(prompts), dtype=bool)
-    per_router: dict[str, int] = {}
-    encoder = None
-    for label, router in routers.items():
-        train = training_prompts(router, data_dir)
-        if not train:
-            continue
-        from routellm_py.data.decontaminate import decontaminate
-        from routellm_py.embeddings import get_encoder
+NO_PROVENANCE = "NO PROVENANCE"
 
-        # embedding routers: their own encoder (unless encoder_spec is given) and text policy
-        own = getattr(router, "get_encoder", None) if encoder_spec is None else None
-        if not own:
-            encoder = encoder or get_encoder(encoder_spec)
-        policy = getattr(router, "policy", None)
-        enc = own() if own else encoder
-        keep, n = decontaminate(prompts, train, enc, COSINE_THRESHOLD, policy=policy)
-        per_router[label] = int(n)
-        drop |= ~np.asarray(keep, dtype=bool)
+
+def _train_drops(
+    prompts: list[str], routers: dict[str, Router], encoder_spec: str | None
+) -> tuple[np.ndarray, dict[str, Removal]]:
+    """Drop mask (union over routers) and, per trained router, what its recorded training
+    prompts removed (`data.decontaminate.against_record`); routers without a record get a
+    warning and an origin of NO_PROVENANCE."""
+    from routellm_py.data.decontaminate import against_record
+
+    drop = np.zeros(len(prompts), dtype=bool)
+    per_router: dict[str, Removal] = {}
+    for label, router in routers.items():
+        record = getattr(router, "prompt_record", None)
+        if record is None and not router.trainable:
+            continue  # e.g. random, length: no training prompts
+        if record is None:
+            where = router.checkpoint_dir or "the router object"
+            warnings.warn(
+                f"router {label!r} has no recorded training prompts ({where} has no "
+                f"{PROMPTS_FILE}), so its training prompts stay in the evaluation set. Train "
+                "it with routellm_py.training.train_router (or Router.fit), or record them: "
+                "python -m routellm_py.training.train add-provenance CHECKPOINT",
+                stacklevel=3,
+            )
+            per_router[label] = Removal(NO_PROVENANCE, 0, None, "no recorded training prompts")
+            continue
+        origin = str(record.path) if record.path is not None else "fit (not saved)"
+        near = router.provenance.get("near_duplicates")
+        mask, per_router[label] = against_record(
+            prompts, record, near, origin, COSINE_THRESHOLD, encoder_spec
+        )
+        drop |= mask
     return drop, per_router
 
 
@@ -152,22 +169,23 @@ def evaluation_set(
     decontaminate: bool = True,
     limit: int | None = None,
     encoder_spec: str | None = None,
-) -> tuple[Benchmark, int, dict[str, int], dict[str, int]]:
-    """(prompts to evaluate, total before drops, drops by reason, cosine drops by router).
+) -> tuple[Benchmark, int, dict[str, int], dict[str, Removal]]:
+    """(prompts to evaluate, total before drops, drops by reason, what each trained router's
+    training prompts removed).
 
     `name` is a built-in benchmark or a user's eval set (`data.evalset.load_eval_set`),
     which has no gold split and no RouteLLM list: steps 2 and 4 only."""
     full = name if isinstance(name, Benchmark) else load_benchmark(name, data_dir)
     bench, gold = full.split_gold()
     dropped = {"gold": len(gold)}
-    per_router: dict[str, int] = {}
+    per_router: dict[str, Removal] = {}
     if decontaminate:
         if full.name in BENCHMARKS:
             listed = load_contaminated(full.name, data_dir)
             mask = ~bench.frame["prompt"].isin(listed).to_numpy()
             dropped["routellm_list"] = int((~mask).sum())
             bench = bench.subset(mask)
-        drop, per_router = _cosine_drops(bench.prompts, routers, data_dir, encoder_spec)
+        drop, per_router = _train_drops(bench.prompts, routers, encoder_spec)
         dropped["train_cosine"] = int(drop.sum())
         bench = bench.subset(~drop)
     if limit is not None and limit < len(bench):
@@ -320,6 +338,10 @@ def run_benchmark(
             spec, resolved, data_dir, decontaminate, limit, encoder_spec
         )
         ev = evaluate(bench, resolved, strong, weak, cache, batch_size, output_tokens, progress)
+        ev.table["decontamination"] = [
+            _decontamination_cell(resolved.get(k), per_router.get(k), decontaminate)
+            for k in ev.table["router"]
+        ]
         results[name] = BenchmarkResult(
             name=name,
             strong_model=canonical_model(strong),
@@ -327,7 +349,7 @@ def run_benchmark(
             n_total=n_total,
             n_evaluated=len(bench),
             dropped=dropped,
-            cosine_by_router=per_router,
+            cosine_by_router={k: r.removed for k, r in per_router.items()},
             strong_mean=ev.curves[RANDOM].strong,
             weak_mean=ev.curves[RANDOM].weak,
             input_tokens=ev.input_tokens,
@@ -339,10 +361,25 @@ def run_benchmark(
             band_curve=ev.band_curve,
             notes=ev.notes,
             reliability=ev.reliability,
+            decontamination={k: {**asdict(r), "removed": r.removed} for k, r in per_router.items()},
         )
         if out is not None:
             write_result(results[name], Path(out))
     return results
+
+
+def _decontamination_cell(router: Router | None, removal: Removal | None, on: bool) -> str:
+    """The table's `decontamination` entry of one row: what the router's recorded training
+    prompts removed, NO_PROVENANCE, `untrained`, `off`, or `-` for the baseline rows."""
+    if router is None:
+        return "-"
+    if not on:
+        return "off"
+    if removal is None:
+        return "untrained"
+    if removal.origin == NO_PROVENANCE:
+        return NO_PROVENANCE
+    return f"{removal.removed} removed" + (" (exact only)" if removal.near is None else "")
 
 
 def format_result(r: BenchmarkResult) -> str:
@@ -352,6 +389,7 @@ def format_result(r: BenchmarkResult) -> str:
     head = [
         f"== {r.name}: {r.n_evaluated} prompts evaluated of {r.n_total} "
         f"(dropped: {drops}{by_router})",
+        *(_decontamination_line(k, d) for k, d in r.decontamination.items()),
         f"   strong {r.strong_model} mean {r.strong_mean:.4f} | weak {r.weak_model} mean "
         f"{r.weak_mean:.4f}",
         f"   cost assumes {r.input_tokens:.0f} input tokens (chars/4) and {r.output_tokens:.0f} "
@@ -360,7 +398,7 @@ def format_result(r: BenchmarkResult) -> str:
         f"{r.random_band[0]:.4f} - {r.random_band[1]:.4f}; 95% CI: bootstrap over prompts "
         f"({N_BOOT:,} resamples); * = above the band",
     ]
-    t = r.table.drop(columns=["kind", *CI, "above band"]).copy()
+    t = r.table.drop(columns=["kind", *CI, "above band", "decontamination"]).copy()
     for c in t.columns:
         if c.startswith("CPT"):
             t[c] = t[c].map(lambda v: "never" if np.isnan(v) else f"{v:.1%}")
@@ -372,6 +410,18 @@ def format_result(r: BenchmarkResult) -> str:
     t.insert(2, "95% CI", ci)
     notes = [f"   note: {n}" for n in r.notes]
     return "\n".join(head + [t.to_string(index=False)] + notes)
+
+
+def _decontamination_line(label: str, d: dict[str, Any]) -> str:
+    """One header line per trained router: what its training prompts removed, and from where."""
+    if d["origin"] == NO_PROVENANCE:
+        return f"   WARNING {label}: {NO_PROVENANCE}, its training prompts were not removed"
+    near = "near duplicates not checked" if d["near"] is None else f"{d['near']} near"
+    why = f" ({d['note']})" if d["note"] else ""
+    return (
+        f"   decontamination {label}: removed {d['removed']} ({d['exact']} exact, {near}{why}; "
+        f"digests from {d['origin']})"
+    )
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:

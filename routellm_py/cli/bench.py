@@ -62,7 +62,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="keep RouteLLM-listed and near-duplicate (cosine >= 0.95) training prompts",
     )
     p.add_argument(
-        "--encoder", default=None, help="encoder spec for decontamination (default: minilm)"
+        "--encoder",
+        default=None,
+        help="only near-duplicate checks against training embeddings under this encoder "
+        "(default: each router's recorded one); others drop exact duplicates only",
     )
     p.add_argument("--limit", type=int, default=None, help="evaluate a seeded sample of N prompts")
     p.add_argument("--batch-size", type=int, default=256, help="prompts per win_rate call")

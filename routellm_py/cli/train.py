@@ -7,14 +7,15 @@ Every constructor parameter of the router class with a plain default becomes a f
 takes `init`, e.g. mf): its strong/weak pair and hyperparameters are the defaults, its
 weights the starting point, e.g. `train mf --data feedback:sqlite:///fb.db --init
 routers/mf --out routers/mf-feedback`. Provenance records the checkpoint and its data.
+
+A thin wrapper over `routellm_py.training.train.train_router`, which records the provenance
+(absolute source paths and their sha256, training-prompt digests; see there).
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import inspect
-import sys
 from typing import Any
 
 from routellm_py.cli.common import add_data_dir, add_models
@@ -31,6 +32,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--data", required=False, help="comma-separated sources (see data/README.md)")
     p.add_argument("--out", required=False, help="checkpoint directory to write")
     p.add_argument("--init", default=None, help="warm-start from this checkpoint (e.g. mf)")
+    p.add_argument(
+        "--digests-only",
+        action="store_true",
+        help="record training-prompt digests but not their embeddings (a smaller checkpoint; "
+        "bench then removes exact duplicates only)",
+    )
     p.add_argument("-h", "--help", action="store_true", help="show options, with the router's")
     add_data_dir(p)
     add_models(p)
@@ -56,9 +63,9 @@ def router_options(cls: type) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from routellm_py.data.sources import load_sources
     from routellm_py.embeddings.encoders import use_offline_defaults
-    from routellm_py.routers.base import get_router_class
+    from routellm_py.routers.base import Router, get_router_class
+    from routellm_py.training.train import train_router
 
     use_offline_defaults()  # disk cache, reference encoder backend (serving: RAM, fast path)
 
@@ -67,46 +74,15 @@ def run(args: argparse.Namespace) -> int:
     if args.help or not args.data or not args.out:
         opts.print_help()
         return 0 if args.help else 2
-    init, fit_kwargs = _init(cls, args.init, opts)
+    if args.init:  # the warm start's hyperparameters are the flags' defaults
+        flags = {a.dest for a in opts._actions}
+        init = Router.load(args.init).get_params()
+        opts.set_defaults(**{k: v for k, v in init.items() if k in flags})
     params: dict[str, Any] = vars(opts.parse_args(args.extra))
-    strong, weak = (init.strong_model, init.weak_model) if init else (args.strong, args.weak)
-    battles = load_sources(args.data, data_dir=args.data_dir, strong=strong, weak=weak)
-    print(battles.summary().to_string(), file=sys.stderr)
-    router = cls(strong_model=strong, weak_model=weak, **params)
-    # Routers that read more than battles (e.g. quality_gap's scores) take the data dir too.
-    if "data_dir" in inspect.signature(cls.fit).parameters:
-        fit_kwargs["data_dir"] = args.data_dir
-    router.fit(battles, **fit_kwargs)
-    prompts = sorted(set(battles.frame["prompt"]))
-    router.provenance = {
-        "data": args.data,
-        "sources": battles.summary().reset_index().to_dict(orient="records"),
-        "n_battles": len(battles),
-        "train_prompts_sha256": hashlib.sha256("\x00".join(prompts).encode()).hexdigest(),
-        **router.provenance,
-        **({"init": _init_provenance(args.init, init)} if init else {}),
-    }
-    out = router.save(args.out)
-    print(f"saved {cls.name} router to {out}")
+    pair = (None, None) if args.init else (args.strong, args.weak)
+    router = train_router(
+        cls.name, args.data, args.out, init=args.init, data_dir=args.data_dir,
+        strong=pair[0], weak=pair[1], digests_only=args.digests_only, verbose=True, **params,
+    )  # fmt: skip
+    print(f"saved {cls.name} router to {router.checkpoint_dir}")
     return 0
-
-
-def _init(cls: type, path: str | None, opts: argparse.ArgumentParser) -> tuple[Any, dict[str, Any]]:
-    """(the --init router or None, fit kwargs); its params become the flags' defaults."""
-    if path is None:
-        return None, {}
-    from routellm_py.routers.base import Router
-
-    if "init" not in inspect.signature(cls.fit).parameters:
-        raise ValueError(f"router {cls.name!r} cannot warm-start: its fit takes no init")
-    init = Router.load(path)
-    if not isinstance(init, cls):
-        raise ValueError(f"--init {path} holds a {init.name!r} router, not {cls.name!r}")
-    flags = {a.dest for a in opts._actions}
-    opts.set_defaults(**{k: v for k, v in init.get_params().items() if k in flags})
-    return init, {"init": init}
-
-
-def _init_provenance(path: str, init: Any) -> dict[str, Any]:
-    """What the warm start started from: the checkpoint, its weights' id and its data."""
-    return {"checkpoint": str(path), "fingerprint": init.fingerprint(), **init.provenance}

@@ -4,17 +4,23 @@ prompt is >= 0.95).
 
 The embeddings are those of the router's text policy (`routellm_py.embeddings.text_policy`)
 when one is given, so a router is decontaminated on the text it actually routes on: with
-the encoder's head only, prompts sharing a long few-shot prefix all look like duplicates."""
+the encoder's head only, prompts sharing a long few-shot prefix all look like duplicates.
+
+`against_record` decontaminates against what a router's checkpoint recorded at fit time
+(`routers.provenance`): exact duplicates by prompt digest, near duplicates against the
+stored embeddings. It never re-loads the training data."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Protocol
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 if TYPE_CHECKING:
     from routellm_py.embeddings.text_policy import TextPolicy
+    from routellm_py.routers.provenance import PromptRecord
 
 
 class TextEncoder(Protocol):
@@ -85,6 +91,57 @@ def decontaminate(
     else:
         eval_emb = policy.embed(encoder, list(eval_prompts))
         train_emb = policy.embed(encoder, list(train_prompts))
-    sims = max_cosine(eval_emb, train_emb, chunk_size, progress)
-    keep = sims < threshold
+    keep = max_cosine(eval_emb, train_emb, chunk_size, progress) < threshold
     return keep, int((~keep).sum())
+
+
+@dataclass(frozen=True)
+class Removal:
+    """What decontaminating against one router's recorded training prompts removed: `exact`
+    prompts by digest, then `near` more by cosine (None: not checked, see `note`)."""
+
+    origin: str  # where the digests came from
+    exact: int
+    near: int | None
+    note: str = ""
+
+    @property
+    def removed(self) -> int:
+        return self.exact + (self.near or 0)
+
+
+def against_record(
+    eval_prompts: Sequence[str],
+    record: PromptRecord,
+    near_duplicates: dict[str, Any] | None,
+    origin: str,
+    threshold: float = 0.95,
+    encoder_spec: str | None = None,
+    progress: bool = False,
+) -> tuple[np.ndarray, Removal]:
+    """(drop mask, Removal) of `eval_prompts` against a router's `record`. `near_duplicates`
+    is its provenance entry of that name (encoder spec and text policy of the embeddings); the
+    eval prompts are embedded the same way. With `encoder_spec` naming another encoder, or
+    no embeddings, only exact duplicates are dropped and the Removal says why."""
+    from routellm_py.routers.provenance import contains
+
+    drop = contains(record.digests, eval_prompts)
+    train_emb = record.embeddings()
+    note = ""
+    if train_emb is None or not near_duplicates:
+        note = "prompt digests only, no training-prompt embeddings"
+    elif encoder_spec is not None and encoder_spec != near_duplicates.get("encoder"):
+        note = f"its embeddings are under {near_duplicates.get('encoder')!r}, not {encoder_spec!r}"
+    if note or drop.all():
+        return drop, Removal(origin, int(drop.sum()), None if note else 0, note)
+    from routellm_py.embeddings.encoders import get_encoder
+    from routellm_py.embeddings.text_policy import TextPolicy
+
+    rest = [p for p, d in zip(eval_prompts, drop, strict=True) if not d]
+    encoder = get_encoder(near_duplicates["encoder"])
+    policy = near_duplicates.get("text_policy")
+    emb = TextPolicy.from_dict(policy).embed(encoder, rest) if policy else encoder.encode(rest)
+    near = max_cosine(emb, train_emb, progress=progress) >= threshold
+    n_exact = int(drop.sum())
+    drop[~drop] = near
+    return drop, Removal(origin, n_exact, int(near.sum()))

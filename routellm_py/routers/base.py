@@ -7,6 +7,7 @@ a decision: strong iff win_rate >= alpha.
 A checkpoint is a directory:
     config.json   {"router", "format_version", "library_version", "params", "provenance", ...}
     *.safetensors / *.npz   weights (never pickle)
+    provenance.npz          training-prompt digests and embeddings (`routers.provenance`)
     README.md     model card
 
 Loading treats a checkpoint as untrusted input: every malformed one raises `CheckpointError`,
@@ -30,6 +31,12 @@ import numpy as np
 
 from routellm_py._version import __version__
 from routellm_py.data.aliases import DEFAULT_STRONG, DEFAULT_WEAK, canonical_model
+from routellm_py.routers.provenance import (
+    PROMPTS_FILE,
+    PromptRecord,
+    attach_checkpoint_record,
+    recording_fit,
+)
 
 if TYPE_CHECKING:
     from routellm_py.routers.calibration import Calibrator
@@ -176,12 +183,19 @@ class Router(ABC):
     name: ClassVar[str] = "base"
     trainable: ClassVar[bool] = True
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Every subclass's `fit` records its training provenance (`routers.provenance`)."""
+        super().__init_subclass__(**kwargs)
+        if "fit" in cls.__dict__:
+            cls.fit = recording_fit(cls.__dict__["fit"])  # type: ignore[method-assign]
+
     def __init__(self, strong_model: str = DEFAULT_STRONG, weak_model: str = DEFAULT_WEAK) -> None:
         self.strong_model = canonical_model(strong_model)
         self.weak_model = canonical_model(weak_model)
         self.provenance: dict[str, Any] = {}
         self.checkpoint_dir: Path | None = None
         self.calibrator: Calibrator | None = None  # `calibration.json` of the checkpoint
+        self.prompt_record: PromptRecord | None = None  # training-prompt digests, from fit
 
     # ---- scoring -------------------------------------------------------------------------
     @abstractmethod
@@ -252,6 +266,10 @@ class Router(ABC):
         d = Path(directory)
         d.mkdir(parents=True, exist_ok=True)
         self._save_state(d)
+        if self.prompt_record is not None:
+            self.prompt_record.save(d)
+        elif (d / PROMPTS_FILE).is_file():  # not this router's: never leave another's digests
+            (d / PROMPTS_FILE).unlink()
         config = {
             "router": self.name,
             "format_version": FORMAT_VERSION,
@@ -296,6 +314,7 @@ class Router(ABC):
                 + f": {e}"
             ) from e
         router.provenance = config.get("provenance", {})
+        attach_checkpoint_record(router, d)
         check_weights(d)
         from routellm_py.routers.calibration import read_calibrator
 
@@ -317,7 +336,11 @@ class Router(ABC):
         h.update(json.dumps(self.get_params(), sort_keys=True, default=str).encode())
         if self.checkpoint_dir is not None:
             for f in sorted(self.checkpoint_dir.iterdir()):
-                if f.suffix in {".safetensors", ".npz", ".json"} and f.name != QUANTILES_FILE:
+                # weights and config; the training-prompt record and the quantiles change no score
+                if f.suffix in {".safetensors", ".npz", ".json"} and f.name not in (
+                    PROMPTS_FILE,
+                    QUANTILES_FILE,
+                ):
                     h.update(f.name.encode())
                     h.update(f.read_bytes())
         elif self.trainable:

@@ -16,7 +16,7 @@ from routellm_py.routers.base import Router, load_router
 from routellm_py.routers.random import RandomRouter
 
 COLUMNS = ["router", "kind", "APGR", "APGR 2.5%", "APGR 97.5%", "above band"]
-COLUMNS += ["CPT(50%)", "CPT(80%)", "$/1k @CPT(50%)", "ECE", "Brier"]
+COLUMNS += ["CPT(50%)", "CPT(80%)", "$/1k @CPT(50%)", "ECE", "Brier", "decontamination"]
 
 
 @pytest.fixture
@@ -38,6 +38,8 @@ def test_random_router_end_to_end(data_dir, tmp_path, cache_env):
     # MT-Bench: 80 questions, 8 on RouteLLM's contamination list, no gold split, limit 40
     assert (mt.n_total, mt.n_evaluated) == (80, 40)
     assert mt.dropped == {"gold": 0, "routellm_list": 8, "train_cosine": 0, "limit": 32}
+    assert mt.decontamination == {}  # an untrained router has no training prompts
+    assert mt.table["decontamination"].tolist() == ["untrained", "-", "-", "-"]
     assert not set(mt.prompts) & load_contaminated("mt-bench", data_dir)
     # the table is exactly the metrics of the router's win rates on those prompts
     bench = load_benchmark("mt-bench", data_dir)
@@ -116,45 +118,47 @@ def test_mmlu_gold_split_is_excluded(data_dir, tmp_path, cache_env):
 
 
 class _TrainedOn(Router):
-    """A router that 'was trained' on the prompts in `provenance["data"]` (a csv source)."""
+    """A router whose `fit` learns nothing; the base class records the prompts it was given
+    (digests only: it has no encoder, so no near-duplicate embeddings)."""
 
     name = "test-trained"
+
+    def fit(self, battles, **kwargs):
+        return self
 
     def _win_rate(self, prompts):
         return np.full(len(prompts), 0.5)
 
 
-def test_decontamination_drops_union_of_training_near_duplicates(data_dir, tmp_path, cache_env):
-    pytest.importorskip("routellm_py.embeddings")
+def test_decontamination_drops_union_of_recorded_training_prompts(data_dir, tmp_path, cache_env):
+    from routellm_py.data.battles import Battles
+
     mt = load_benchmark("mt-bench", data_dir)
     listed = load_contaminated("mt-bench", data_dir)
     clean = [p for p in mt.prompts if p not in listed]
-    train = tmp_path / "train.csv"
-    pd.DataFrame(
+    frame = pd.DataFrame(
         {
-            "prompt": [clean[0], clean[5], "What is the capital of France?"],
+            "prompt": [clean[0], clean[5] + "  ", "What is the capital of France?"],
             "model_a": "gpt-4-1106-preview",
             "model_b": "mistralai/Mixtral-8x7B-Instruct-v0.1",
             "outcome": ["a_wins", "b_wins", "tie"],
         }
-    ).to_csv(train, index=False)
-    trained = _TrainedOn()
-    trained.provenance = {"data": f"csv:{train}"}
+    )
+    trained = _TrainedOn().fit(Battles(frame.assign(p_a_wins=np.nan, source="t", weight=1.0)))
     routers = {"random": load_router("random"), "trained": trained}
-    # the lexical hashing encoder keeps this fast; exact copies have cosine 1 under any encoder
     res = H.run_benchmark(
-        routers,
-        benchmarks=("mt-bench",),
-        data_dir=data_dir,
-        out=None,
-        progress=False,
-        encoder_spec="hashing:1024",
+        routers, benchmarks=("mt-bench",), data_dir=data_dir, out=None, progress=False
     )["mt-bench"]
     # the two training prompts are dropped for every row; nothing for the random router
     assert res.dropped == {"gold": 0, "routellm_list": 8, "train_cosine": 2}
     assert res.cosine_by_router == {"trained": 2}
+    assert res.decontamination["trained"] == {
+        "origin": "fit (not saved)", "exact": 2, "near": None, "removed": 2,
+        "note": "prompt digests only, no training-prompt embeddings",
+    }  # fmt: skip
     assert res.n_evaluated == 70 and clean[0] not in res.prompts
     assert res.table["router"].tolist()[:2] == ["random", "trained"]
+    assert res.table["decontamination"].tolist()[:2] == ["untrained", "2 removed (exact only)"]
 
 
 def test_bad_inputs(data_dir):

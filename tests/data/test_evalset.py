@@ -11,11 +11,12 @@ import pytest
 
 from routellm_py import metrics as M
 from routellm_py.benchmarks import harness as H
-from routellm_py.data.adapters import AdapterError
+from routellm_py.data.adapters import AdapterError, load_table
 from routellm_py.data.aliases import DEFAULT_STRONG, DEFAULT_WEAK
 from routellm_py.data.benchmarks import load_benchmark
 from routellm_py.data.evalset import load_eval_set
 from routellm_py.routers.base import load_router
+from routellm_py.routers.provenance import record_fit
 
 
 @pytest.fixture(scope="module")
@@ -133,8 +134,8 @@ def test_harness_on_an_eval_set_matches_the_metrics(gsm_slice, data_dir, tmp_pat
             "outcome": "a_wins",
         }
     ).to_csv(train, index=False)
-    trained = load_router("random", seed=1)  # any router whose provenance names its data
-    trained.provenance = {"data": f"csv:{train}"}
+    trained = load_router("random", seed=1)  # any router with recorded training prompts
+    record_fit(trained, load_table(train))
     routers = {"random": load_router("random"), "trained": trained}
     res = H.run_benchmark(
         routers,

@@ -139,7 +139,7 @@ def test_pair_only_trains_on_the_pair():
 def test_checkpoint_roundtrip(trained, tmp_path):
     trained.save(tmp_path / "mf")
     names = sorted(p.name for p in (tmp_path / "mf").iterdir())
-    assert names == ["README.md", "config.json", "mf.json", "mf.safetensors"]
+    assert names == ["README.md", "config.json", "mf.json", "mf.safetensors", "provenance.npz"]
     meta = json.loads((tmp_path / "mf" / "mf.json").read_text())
     assert meta["models"] == sorted([STRONG, WEAK, "third"])
     assert meta["encoder"]["id"] == "hashing:128|max_words=512" and meta["dim"] == 16

@@ -120,6 +120,7 @@ def test_checkpoint_roundtrip_and_model_scores(tmp_path):
     assert sorted(p.name for p in (tmp_path / "sw").iterdir()) == [
         "README.md",
         "config.json",
+        "provenance.npz",
         "sw_ranking.json",
         "sw_ranking.safetensors",
     ]

@@ -7,7 +7,9 @@ plus log prompt length, with the weight of length chosen on inner validation fol
     the total weight, split equally over the sources present in the domain).
 (b) Heads on the frozen `tail:1000` embedding: `ridge` (linear least squares) and `mlp`
     (one hidden layer of 64 ReLU units, early stopping) regressing a label scheme of
-    `protocol.prompt_table` (task-difficulty, task-gap, gap); `sw` and `lr` as in `protocol.py`.
+    `protocol.prompt_table` (task-difficulty, task-gap, gap); `sw-pls`, SW ranking in the
+    16-dimensional supervised (partial least squares) subspace of the embedding; `sw` and `lr`
+    as in `protocol.py`.
 (c) `+len`: rate = z(learned) + b z(log length), z with the mean and std of the training
     prompts' out-of-fold scores. b in `B_GRID` (inf: length alone) maximises the selection
     score over the inner folds (`protocol.folds` of the training rows, the held-out fold
@@ -89,7 +91,30 @@ def fit_mlp(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> Callable:
     return model.predict
 
 
-LEARNERS = {"sw": P.fit_sw, "lr": P.fit_lr, "ridge": fit_ridge, "mlp": fit_mlp}
+def fit_sw_pls(x: np.ndarray, y: np.ndarray, w: np.ndarray, k: int = 16) -> Callable:
+    """SW ranking in a supervised subspace: the first k partial-least-squares directions of
+    (x, y) (the projections of x most covariant with the label), rows re-normalised to unit
+    length, then `protocol.fit_sw` there. PLS takes no sample weights; w weighs the SW
+    average only."""
+    from sklearn.cross_decomposition import PLSRegression
+
+    pls = PLSRegression(n_components=k, scale=False).fit(x, y)
+
+    def project(q: np.ndarray) -> np.ndarray:
+        z = pls.transform(q)
+        return z / np.maximum(np.linalg.norm(z, axis=1, keepdims=True), 1e-12)
+
+    sw = P.fit_sw(project(x), y, w)
+    return lambda q: sw(project(q))
+
+
+LEARNERS = {
+    "sw": P.fit_sw,
+    "lr": P.fit_lr,
+    "ridge": fit_ridge,
+    "mlp": fit_mlp,
+    "sw-pls": fit_sw_pls,
+}
 
 
 def parse(candidate: str) -> tuple[str, str, str, str, str]:

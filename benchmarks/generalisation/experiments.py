@@ -125,8 +125,9 @@ def parse(candidate: str) -> tuple[str, str, str, str, str]:
     return parts[0], parts[1], parts[2], parts[3], "/".join(parts[4:])
 
 
-# ---- (c) length --------------------------------------------------------------------------
+# ---- folds ---------------------------------------------------------------------------------
 def fit_score(x, table, rows: np.ndarray, learner: str, scheme: str, mix: str) -> Callable:
+    """The learner fitted on `rows` with labels `scheme` and weights of `mix`."""
     sub = table[rows]
     return LEARNERS[learner](x[rows], sub[scheme].to_numpy(), mix_weights(sub, mix))
 
@@ -145,11 +146,13 @@ def scored_folds(table: pd.DataFrame, within: np.ndarray) -> list[tuple]:
 
 
 def train_mask(table: pd.DataFrame, held: np.ndarray, within: np.ndarray, scheme: str):
+    """Rows of `within` with a label, whose prompt text is not in the held-out fold."""
     labelled = np.isfinite(table[scheme].to_numpy())
     dup = table["prompt"].isin(table.loc[held, "prompt"]).to_numpy()
     return within & labelled & ~dup
 
 
+# ---- (c) length --------------------------------------------------------------------------
 def choose_b(x, table, within, learner, scheme, mix, loglen) -> tuple[dict, tuple, tuple]:
     """Inner folds on `within` (the outer held-out fold is not in it): out-of-fold learned
     scores, their z-normalisation (mean, std), that of log length, and the b of `B_GRID`
@@ -191,6 +194,7 @@ def combine(learned, loglen, b, z_learned: tuple, z_len: tuple) -> np.ndarray:
 def run(candidate: str, table: pd.DataFrame, xs: dict, folds: list) -> dict:
     """Every outer fold of `candidate` ('length': log prompt length, untrained)."""
     loglen = np.log1p(table["prompt"].str.len().to_numpy().astype(float))
+    comb = ""
     if candidate != "length":
         enc, learner, scheme, mix, comb = parse(candidate)
         x = xs[enc]
@@ -200,7 +204,7 @@ def run(candidate: str, table: pd.DataFrame, xs: dict, folds: list) -> dict:
         held[idx] = True
         q = idx[ok]
         if candidate == "length":
-            rates, comb = loglen[q], ""
+            rates = loglen[q]
         else:
             train = train_mask(table, held, np.ones(len(table), bool), scheme)
             rates = fit_score(x, table, train, learner, scheme, mix)(x[q])
@@ -227,15 +231,17 @@ def run(candidate: str, table: pd.DataFrame, xs: dict, folds: list) -> dict:
 
 
 def domain_classifier(x, table, within) -> Callable:
+    """Logistic regression from the embedding to the domain (chat, knowledge, math)."""
     from sklearn.linear_model import LogisticRegression
 
     model = LogisticRegression(max_iter=500).fit(x[within], table.loc[within, "domain"])
     return model.predict
 
 
-def selection(folds_rows: list[dict], boot: np.ndarray) -> dict:
+def selection(folds_rows: list[dict], boot: np.ndarray) -> tuple[dict, np.ndarray]:
     """Selection score (mean over domains of mean fold APGR) and per-domain means, each with
-    the 95% interval of the same statistic over the per-fold bootstrap replicates."""
+    the 95% interval of the same statistic over the per-fold bootstrap replicates; and the
+    selection score's replicates (for paired differences)."""
     doms = np.array([r["domain"] for r in folds_rows])
     point = np.array([r["apgr"] for r in folds_rows])
     out = {}
@@ -277,7 +283,7 @@ def main(argv: list[str] | None = None) -> int:
         length[name] = P.apgr(loglen[q], s, w)
     results = [run(c, table, xs, folds) for c in cands]
     base = next(r for r in results if r["candidate"] == SHIPPED)
-    (base_summary, base_rep) = selection(base["folds"], base["boot"])
+    base_summary, base_rep = selection(base["folds"], base["boot"])
     out = []
     for r in results:
         summary, rep = selection(r["folds"], r["boot"])

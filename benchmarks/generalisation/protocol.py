@@ -57,7 +57,7 @@ MIN_GAP = 0.05  # folds whose strong/weak mean quality differ less: PGR is noise
 def domain(source: str, task: str) -> str:
     if source in CHAT:
         return "chat"
-    if source == "faithful-cot" or task in MATH_TASKS:
+    if source == "faithful-cot" or f"{source}:{task}" in MATH_TASKS:
         return "math"
     return "knowledge"
 
@@ -96,23 +96,25 @@ def prompt_table(scores: pd.DataFrame) -> pd.DataFrame:
             ).reset_index()
         )
     out = pd.concat(rows, ignore_index=True)
-    for scheme in ("gap", "difficulty"):  # "task-": centred within each task
-        centred = out[scheme] - out.groupby("task")[scheme].transform("mean")
+    for scheme in ("gap", "difficulty"):  # "task-": centred within each (source, task)
+        centred = out[scheme] - out.groupby(["source", "task"])[scheme].transform("mean")
         out["task-" + scheme] = (0.5 + centred).clip(0.0, 1.0)
     out["domain"] = [domain(s, t) for s, t in zip(out["source"], out["task"], strict=True)]
     return out
 
 
 def folds(table: pd.DataFrame) -> list[tuple[str, str, str, np.ndarray]]:
-    """(kind, held-out name, domain, held-out mask) for LOSO and LOTO."""
+    """(kind, held-out name, domain, held-out mask) for LOSO and LOTO. A LOTO fold is one
+    (source, task), named "source:task": tasks of the same name in two sources (llmrouter and
+    mmlu-pro "math", llmrouter and routerbench "mbpp") are separate folds."""
     out = []
     for s in sorted(table["source"].unique()):
         m = (table["source"] == s).to_numpy()
         out.append(("LOSO", s, table.loc[m, "domain"].mode()[0], m))
     for s in LOTO_SOURCES:
         for t in sorted(table.loc[table["source"] == s, "task"].unique()):
-            m = (table["task"] == t).to_numpy()
-            out.append(("LOTO", t, table.loc[m, "domain"].iloc[0], m))
+            m = ((table["source"] == s) & (table["task"] == t)).to_numpy()
+            out.append(("LOTO", f"{s}:{t}", table.loc[m, "domain"].iloc[0], m))
     return out
 
 

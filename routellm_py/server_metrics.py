@@ -103,7 +103,7 @@ class Metrics:
             self.routing_seconds.labels(records[0]["router"]).observe(seconds)
 
     def observe_budgets(self, budgets: dict[str, dict[str, Any]]) -> None:
-        """Set the budget gauges from `Routing.budget_stats()`."""
+        """Set the budget gauges from `Controller.budget_stats()`."""
         for name, snapshot in budgets.items():
             for field, gauge in self.budget.items():
                 if snapshot.get(field) is not None:

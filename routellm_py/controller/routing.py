@@ -79,8 +79,9 @@ def load_routers(
     return out
 
 
-class Routing:
-    """Routers plus the strong/weak models they choose between; the routing-only API.
+class RouterSet:
+    """Routers (by name, see `load_routers`) plus the models they choose between
+    (strong/weak, and the N-way `models`): the routing-only API, held by the `Controller`.
 
     `route_on`: score the last user message ("last_user") or the recent conversation
     ("window"), at most `max_route_chars`. Async scoring batches concurrent requests
@@ -99,10 +100,9 @@ class Routing:
 
     def __init__(
         self,
-        routers: Sequence[str | Router],
+        routers: dict[str, Router],
         strong_model: str | dict[str, Any] | ModelEndpoint,
         weak_model: str | dict[str, Any] | ModelEndpoint,
-        config: dict[str, dict[str, Any]] | None = None,
         *,
         api_base: str | None = None,
         api_key: str | None = None,
@@ -127,7 +127,7 @@ class Routing:
             raise ValueError(f"max_route_chars must be >= 1, got {max_route_chars}")
         self.strong = ModelEndpoint.coerce(strong_model).with_defaults(api_base, api_key)
         self.weak = ModelEndpoint.coerce(weak_model).with_defaults(api_base, api_key)
-        self.routers = load_routers(routers, config)
+        self.routers = routers
         self.models: list[Candidate] = (
             [] if models is None else candidates(models, api_base, api_key)
         )
@@ -263,7 +263,7 @@ class Routing:
         return [float(w) for w in self.routers[router].win_rate(self._texts(prompts))]
 
     def _texts(self, prompts: Sequence[str | Sequence[dict[str, Any]]]) -> list[str]:
-        return [self._text(prompt_to_messages(p)) for p in self._check_list(prompts)]
+        return [self.text_of(prompt_to_messages(p)) for p in self._check_list(prompts)]
 
     @staticmethod
     def _check_list(prompts: Any) -> Any:
@@ -273,13 +273,13 @@ class Routing:
 
     def _nway(self, spec: RouteSpec, messages: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
         """N-way routing records of validated messages lists (see `controller.nway`)."""
-        texts = [self._text(m) for m in messages]
+        texts = [self.text_of(m) for m in messages]
         chars = [prompt_chars(m) for m in messages]
         records = decisions(spec, self.routers[spec.router], self.models, texts, chars)
         return [{**r, "route_on": self.route_on} for r in records]
 
     def _emitted(self, event: str, routing: dict[str, Any]) -> dict[str, Any]:
-        self._emit(event, routing)
+        self.emit(event, routing)
         return routing
 
     def decide(
@@ -304,10 +304,35 @@ class Routing:
         for w, text in zip(self.routers[spec.router].win_rate(texts), texts, strict=True):
             w = float(w)
             routing = self._decision(spec, self.threshold(spec, w) if t is None else t, w)
-            self._store(routing, text)
-            self._emit("route", routing)
+            self.store_decision(routing, text)
+            self.emit("route", routing)
             records.append(routing)
         return records
+
+    def decide_one(self, spec: RouteSpec, messages: list[dict[str, Any]], text: str) -> dict:
+        """The routing record of one chat request (scoring, calibration or budget here)."""
+        if spec.policy is not None:
+            return self._nway(spec, [messages])[0]
+        w = float(self.routers[spec.router].win_rate([text])[0])
+        return self._decision(spec, self.threshold(spec, w), w)
+
+    async def adecide_one(
+        self, spec: RouteSpec, messages: list[dict[str, Any]], text: str
+    ) -> dict[str, Any]:
+        """`decide_one` off the event loop: pair routers score in the router's batcher
+        (with concurrent requests); N-way scoring, calibration and budgets (whose state
+        may be remote) run in a worker thread."""
+        loop = asyncio.get_running_loop()
+        if spec.policy is not None:
+            return await loop.run_in_executor(
+                self._executor(), self.decide_one, spec, messages, text
+            )
+        w = await self._batcher(spec.router).win_rate(text)
+        if spec.threshold is not None:
+            t = spec.threshold
+        else:
+            t = await loop.run_in_executor(self._executor(), self.threshold, spec, w)
+        return self._decision(spec, t, w)
 
     def route_batch(
         self,
@@ -332,7 +357,7 @@ class Routing:
         """Single-prompt wrapper of `route_batch`."""
         return self.route_batch([prompt], router, threshold, strong_fraction=strong_fraction)[0]
 
-    def _text(self, messages: list[dict[str, Any]]) -> str:
+    def text_of(self, messages: list[dict[str, Any]]) -> str:
         return routing_text(messages, self.route_on, self.max_route_chars)
 
     def _decision(self, spec: RouteSpec, threshold: float, win_rate: float) -> dict[str, Any]:
@@ -368,7 +393,7 @@ class Routing:
             )
         return self.feedback_store.add_feedback(id, rating, preference)
 
-    def _store(self, routing: dict[str, Any], text: str) -> None:
+    def store_decision(self, routing: dict[str, Any], text: str) -> None:
         """Store a decision (with `text` if prompts are stored); errors are logged."""
         if self.feedback_store is None or "candidates" in routing:
             return
@@ -393,7 +418,7 @@ class Routing:
         except Exception:
             log.exception("feedback store: served model of %s was not stored", routing["id"])
 
-    def _emit(self, event: str, routing: dict[str, Any]) -> None:
+    def emit(self, event: str, routing: dict[str, Any]) -> None:
         if event == "completion":
             self._store_served(routing)
         if self.on_decision is None:
@@ -428,6 +453,11 @@ class Routing:
             )
         return per_loop[router]
 
+    def batch_counts(self) -> dict[str, dict[str, int]]:
+        """Routing batches scored so far and their prompts, per router."""
+        with self._lock:
+            return {r: {"batches": b, "prompts": p} for r, (b, p) in self.routing_batches.items()}
+
     def routing_queue(self) -> dict[str, int]:
         """Prompts waiting to be scored, per router (all event loops)."""
         queue: dict[str, int] = defaultdict(int)
@@ -446,7 +476,7 @@ class Routing:
         if self.feedback_store is not None:
             self.feedback_store.close()
 
-    def __enter__(self) -> Routing:
+    def __enter__(self) -> RouterSet:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -2,16 +2,24 @@
 
 Counters are named groups of integer counts: `routed:<router>` (routed model -> n),
 `served`, `failed`, `failed_attempts` (model -> n) and `cancelled` (`""` -> n).
-`routellm_py.policy.redis_state.RedisCounters` keeps them in Redis instead, so that every
-server worker reports the combined counts.
+`RedisCounters` keeps them in Redis instead (`serve --state redis://...`), so that every
+server worker reports the combined counts; a Redis outage is handled as for budgets
+(`policy.redis_state`): local counts go on, logged once, added to Redis when it is back.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import defaultdict
-from collections.abc import Callable
 from typing import Any, Protocol
+
+from routellm_py.policy.redis_state import (
+    DEFAULT_RETRY_S,
+    DEFAULT_TIMEOUT_S,
+    RedisLink,
+    redis_client,
+    state_prefix,
+)
 
 
 class Counters(Protocol):
@@ -25,9 +33,6 @@ class Counters(Protocol):
 
     def describe(self) -> dict[str, Any]:
         """Where the counters live and their health (for /stats)."""
-
-
-CountersFactory = Callable[[], Counters]
 
 
 class LocalCounters:
@@ -54,6 +59,89 @@ class LocalCounters:
 
     def describe(self) -> dict[str, Any]:
         return {"state": "local"}
+
+
+class RedisCounters(RedisLink):
+    """The controller's request counters (`controller.counters`) in Redis, shared by every
+    worker: a hash `<prefix>stats:<group>` per group (HINCRBY) and a set `<prefix>stats`
+    of the groups. While Redis is away, counts go on locally (`pending`), `snapshot` shows
+    the last shared counts plus them, and they are added to Redis when it answers again."""
+
+    what = "counters"
+    fallback = "/stats counts this process only"
+    unit = "counts"
+
+    def __init__(self, client: Any, prefix: str, retry_s: float = DEFAULT_RETRY_S) -> None:
+        super().__init__(client, retry_s)
+        self.groups_key = f"{prefix}stats"
+        self.pending = LocalCounters()  # counted while Redis was away
+        self.shared: dict[str, dict[str, int]] = {}  # the last counts read from Redis
+
+    def _pipeline_incr(self, pipe: Any, groups: dict[str, dict[str, int]]) -> None:
+        for group, counts in groups.items():
+            pipe.sadd(self.groups_key, group)
+            for key, n in counts.items():
+                pipe.hincrby(f"{self.groups_key}:{group}", key, n)
+
+    def incr(self, group: str, key: str, n: int = 1) -> None:
+        import redis
+
+        with self._lock:
+            if self.down_since is not None:  # added by the next successful `snapshot`
+                self.pending.incr(group, key, n)
+                return
+            try:
+                pipe = self.client.pipeline(transaction=False)
+                self._pipeline_incr(pipe, {group: {key: n}})
+                pipe.execute()
+            except redis.RedisError as e:
+                self._failed(e)
+                self.pending.incr(group, key, n)
+
+    def snapshot(self) -> dict[str, dict[str, int]]:
+        import redis
+
+        with self._lock:
+            pending = self.pending.snapshot()
+            if self._available():
+                try:
+                    pipe = self.client.pipeline(transaction=False)
+                    self._pipeline_incr(pipe, pending)
+                    pipe.execute()
+                    self.pending = LocalCounters()
+                    groups = sorted(g.decode() for g in self.client.smembers(self.groups_key))
+                    pipe = self.client.pipeline(transaction=False)
+                    for group in groups:
+                        pipe.hgetall(f"{self.groups_key}:{group}")
+                    self.shared = {
+                        g: {k.decode(): int(v) for k, v in raw.items()}
+                        for g, raw in zip(groups, pipe.execute(), strict=True)
+                    }
+                    self._recovered(sum(sum(c.values()) for c in pending.values()))
+                    return {g: dict(c) for g, c in self.shared.items()}
+                except redis.RedisError as e:
+                    self._failed(e)
+            combined = LocalCounters()
+            combined.add(self.shared)
+            combined.add(self.pending.snapshot())
+            return combined.snapshot()
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "state": "redis",
+            "redis_ok": self.down_since is None,
+            "redis_outages": self.outages,
+        }
+
+
+def redis_counters(
+    url: str,
+    timeout: float = DEFAULT_TIMEOUT_S,
+    retry_s: float = DEFAULT_RETRY_S,
+    prefix: str | None = None,
+) -> RedisCounters:
+    """`RedisCounters` in the Redis at `url`, under `prefix` (as `redis_state_factory`)."""
+    return RedisCounters(redis_client(url, timeout), state_prefix(prefix), retry_s)
 
 
 def summarise(groups: dict[str, dict[str, int]]) -> dict[str, Any]:

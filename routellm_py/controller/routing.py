@@ -46,6 +46,7 @@ from routellm_py.policy.budget import (
     StateFactory,
     local_state,
 )
+from routellm_py.policy.spend import DEFAULT_SPEND_STEP, SpendBudget
 from routellm_py.routers.base import Router, load_router
 
 log = logging.getLogger("routellm_py.controller")
@@ -88,11 +89,13 @@ class RouterSet:
     (`max_batch`) in `routing_threads` worker threads; routers measured to score a batch in
     under `inline_budget_s` run inline (see `batcher`). `on_decision` gets every record.
     Budgets (`router-<name>-b<fraction>`) keep their window of `budget_window` requests,
-    feedback step `budget_step` (see `Budget`), in `budget_state(key, window)` (default:
-    in-process; `routellm_py.policy.redis_state` shares it across processes).
+    feedback step `budget_step` (see `Budget`), in `budget_state(key, window, kind)`
+    (default: in-process; `routellm_py.policy.redis_state` shares it across processes).
+    Dollar budgets (`router-<name>-nway-usd<USD per 1,000 requests>`, `SpendBudget`) keep
+    the same window there, feedback step `spend_step`.
     `feedback_db`: `sqlite:///PATH` or `postgresql://...` to store decisions and feedback
-    (prompt text only if `store_prompts`); a failed store write is logged, never fails a
-    request (N-way decisions are not stored: the store holds strong/weak pairs).
+    (prompt text only if `store_prompts`; N-way decisions with every candidate); a failed
+    store write is logged, never fails a request.
     `models`: the N-way models (see `routellm_py.controller.nway`), routed to by
     `router-<name>-nway-lambda<lambda>` / `router-<name>-nway-t<t>`; the strong/weak pair
     and its model strings work as without it.
@@ -117,6 +120,7 @@ class RouterSet:
         budget_state: StateFactory = local_state,
         budget_window: int = DEFAULT_WINDOW,
         budget_step: float = DEFAULT_STEP,
+        spend_step: float = DEFAULT_SPEND_STEP,
         feedback_db: str | None = None,
         store_prompts: bool = False,
         models: Sequence[str | dict[str, Any]] | None = None,
@@ -147,7 +151,8 @@ class RouterSet:
         self.budget_state = budget_state
         self.budget_window = budget_window
         self.budget_step = budget_step
-        self._budgets: dict[tuple[str, float], Budget] = {}
+        self.spend_step = spend_step
+        self._budgets: dict[str, Budget | SpendBudget] = {}  # by model string
         self._pool: ThreadPoolExecutor | None = None
         self._batchers: weakref.WeakKeyDictionary[Any, dict[str, WinRateBatcher]] = (
             weakref.WeakKeyDictionary()
@@ -239,21 +244,37 @@ class RouterSet:
             return float(t)
 
     def budget(self, spec: RouteSpec) -> Budget:
-        """The spec's `Budget` (created on first use)."""
-        key = (spec.router, float(spec.budget or 0.0))
+        """The spec's `Budget` (a strong fraction held online; created on first use)."""
+        target = float(spec.budget or 0.0)
+        name = f"router-{spec.router}-b{target:g}"
         with self._lock:
-            if key not in self._budgets:
-                state = self.budget_state(f"{key[0]}:{key[1]:g}", self.budget_window)
-                self._budgets[key] = Budget(
-                    key[1], state, window=self.budget_window, step=self.budget_step
+            if name not in self._budgets:
+                state = self.budget_state(
+                    f"{spec.router}:{target:g}", self.budget_window, "fraction"
                 )
-            return self._budgets[key]
+                self._budgets[name] = Budget(
+                    target, state, window=self.budget_window, step=self.budget_step
+                )
+            return self._budgets[name]  # type: ignore[return-value]
+
+    def spend_budget(self, spec: RouteSpec) -> SpendBudget:
+        """The spec's `SpendBudget` (N-way USD per 1,000 requests; created on first use)."""
+        usd = float(spec.policy_param or 0.0)
+        name = f"router-{spec.router}-nway-usd{usd:g}"
+        with self._lock:
+            if name not in self._budgets:
+                state = self.budget_state(f"{spec.router}:usd{usd:g}", self.budget_window, "spend")
+                self._budgets[name] = SpendBudget(
+                    usd, state, window=self.budget_window, step=self.spend_step
+                )
+            return self._budgets[name]  # type: ignore[return-value]
 
     def budget_stats(self) -> dict[str, dict[str, Any]]:
-        """Per budget model string: target, current threshold, realised fraction, state."""
+        """Per budget model string: its target, current threshold (strong fraction) or
+        lambda (dollars), what it realised over its window, and where its state lives."""
         with self._lock:
             budgets = dict(self._budgets)
-        return {f"router-{r}-b{t:g}": b.snapshot() for (r, t), b in budgets.items()}
+        return {name: b.snapshot() for name, b in budgets.items()}
 
     def win_rates(
         self, prompts: Sequence[str | Sequence[dict[str, Any]]], router: str
@@ -275,12 +296,9 @@ class RouterSet:
         """N-way routing records of validated messages lists (see `controller.nway`)."""
         texts = [self.text_of(m) for m in messages]
         chars = [prompt_chars(m) for m in messages]
-        records = decisions(spec, self.routers[spec.router], self.models, texts, chars)
+        spend = self.spend_budget(spec) if spec.policy == "usd" else None
+        records = decisions(spec, self.routers[spec.router], self.models, texts, chars, spend)
         return [{**r, "route_on": self.route_on} for r in records]
-
-    def _emitted(self, event: str, routing: dict[str, Any]) -> dict[str, Any]:
-        self.emit(event, routing)
-        return routing
 
     def decide(
         self,
@@ -295,18 +313,19 @@ class RouterSet:
         rate, routed model; no LLM call. The target is a `model` string or router +
         threshold / strong_fraction."""
         spec = self.spec(model, router, threshold, strong_fraction)
+        messages = [prompt_to_messages(p) for p in self._check_list(prompts)]
+        texts = [self.text_of(m) for m in messages]
         if spec.policy is not None:
-            messages = [prompt_to_messages(p) for p in self._check_list(prompts)]
-            return [self._emitted("route", r) for r in self._nway(spec, messages)]
-        t = None if spec.budget is not None else self.threshold(spec)
-        texts = self._texts(prompts)
-        records = []
-        for w, text in zip(self.routers[spec.router].win_rate(texts), texts, strict=True):
-            w = float(w)
-            routing = self._decision(spec, self.threshold(spec, w) if t is None else t, w)
+            records = self._nway(spec, messages)
+        else:
+            t = None if spec.budget is not None else self.threshold(spec)
+            rates = [float(w) for w in self.routers[spec.router].win_rate(texts)]
+            records = [
+                self._decision(spec, self.threshold(spec, w) if t is None else t, w) for w in rates
+            ]
+        for routing, text in zip(records, texts, strict=True):
             self.store_decision(routing, text)
             self.emit("route", routing)
-            records.append(routing)
         return records
 
     def decide_one(self, spec: RouteSpec, messages: list[dict[str, Any]], text: str) -> dict:
@@ -394,25 +413,27 @@ class RouterSet:
         return self.feedback_store.add_feedback(id, rating, preference)
 
     def store_decision(self, routing: dict[str, Any], text: str) -> None:
-        """Store a decision (with `text` if prompts are stored); errors are logged."""
-        if self.feedback_store is None or "candidates" in routing:
+        """Store a decision (with `text` if prompts are stored; an N-way one with its
+        candidates); errors are logged."""
+        if self.feedback_store is None:
             return
-        router = self.routers[routing["router"]]
         try:
-            self.feedback_store.record_decision(
-                routing, router.strong_model, router.weak_model, text
-            )
+            if "candidates" in routing:
+                self.feedback_store.record_nway(routing, text)
+            else:
+                router = self.routers[routing["router"]]
+                self.feedback_store.record_decision(
+                    routing, router.strong_model, router.weak_model, text
+                )
         except Exception:
             log.exception("feedback store: decision %s was not stored", routing["id"])
 
     def _store_served(self, routing: dict[str, Any]) -> None:
-        if (
-            self.feedback_store is None
-            or not routing.get("served_model")
-            or "candidates" in routing
-        ):
+        served = routing.get("served_model")
+        if self.feedback_store is None or not served:
             return
-        served = "strong" if routing["served_model"] == self.strong.model else "weak"
+        if "candidates" not in routing:  # strong/weak; N-way: the model's name
+            served = "strong" if served == self.strong.model else "weak"
         try:
             self.feedback_store.mark_served(routing["id"], served)
         except Exception:

@@ -75,7 +75,8 @@ class RedisCounters(RedisLink):
         super().__init__(client, retry_s)
         self.groups_key = f"{prefix}stats"
         self.pending = LocalCounters()  # counted while Redis was away
-        self.shared: dict[str, dict[str, int]] = {}  # the last counts read from Redis
+        # The last counts read from Redis, plus this process's own since.
+        self.shared: dict[str, dict[str, int]] = {}
 
     def _pipeline_incr(self, pipe: Any, groups: dict[str, dict[str, int]]) -> None:
         for group, counts in groups.items():
@@ -97,6 +98,9 @@ class RedisCounters(RedisLink):
             except redis.RedisError as e:
                 self._failed(e)
                 self.pending.incr(group, key, n)
+                return
+            counts = self.shared.setdefault(group, {})
+            counts[key] = counts.get(key, 0) + n
 
     def snapshot(self) -> dict[str, dict[str, int]]:
         import redis

@@ -213,11 +213,11 @@ def controller_kwargs(args: argparse.Namespace) -> dict[str, Any]:
         if getattr(args, key) is not None:
             options[key] = getattr(args, key)
     if args.state is not None:
-        from routellm_py.controller.counters import redis_counters
-        from routellm_py.policy.redis_state import redis_state_factory
+        from routellm_py.controller.counters import RedisCounters
+        from routellm_py.policy.redis_state import redis_client, redis_state_factory
 
         options["budget_state"] = redis_state_factory(args.state, args.state_timeout)
-        options["counters"] = redis_counters(args.state, args.state_timeout)
+        options["counters"] = RedisCounters(redis_client(args.state, args.state_timeout))
     return {
         "routers": routers,
         "strong_model": _endpoint(args, config, "strong"),

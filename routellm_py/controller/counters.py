@@ -13,13 +13,7 @@ import threading
 from collections import defaultdict
 from typing import Any, Protocol
 
-from routellm_py.policy.redis_state import (
-    DEFAULT_RETRY_S,
-    DEFAULT_TIMEOUT_S,
-    RedisLink,
-    redis_client,
-    state_prefix,
-)
+from routellm_py.policy.redis_state import DEFAULT_RETRY_S, RedisLink, state_prefix
 
 
 class Counters(Protocol):
@@ -62,18 +56,21 @@ class LocalCounters:
 
 
 class RedisCounters(RedisLink):
-    """The controller's request counters (`controller.counters`) in Redis, shared by every
-    worker: a hash `<prefix>stats:<group>` per group (HINCRBY) and a set `<prefix>stats`
-    of the groups. While Redis is away, counts go on locally (`pending`), `snapshot` shows
-    the last shared counts plus them, and they are added to Redis when it answers again."""
+    """The controller's request counters in Redis (`client`: `redis_client(url, timeout)`),
+    shared by every worker: a hash `<prefix>stats:<group>` per group (HINCRBY) and a set
+    `<prefix>stats` of the groups (prefix: as `redis_state_factory`). While Redis is away,
+    counts go on locally (`pending`), `snapshot` shows the last shared counts plus them,
+    and they are added to Redis when it answers again."""
 
     what = "counters"
     fallback = "/stats counts this process only"
     unit = "counts"
 
-    def __init__(self, client: Any, prefix: str, retry_s: float = DEFAULT_RETRY_S) -> None:
+    def __init__(
+        self, client: Any, prefix: str | None = None, retry_s: float = DEFAULT_RETRY_S
+    ) -> None:
         super().__init__(client, retry_s)
-        self.groups_key = f"{prefix}stats"
+        self.groups_key = f"{state_prefix(prefix)}stats"
         self.pending = LocalCounters()  # counted while Redis was away
         # The last counts read from Redis, plus this process's own since.
         self.shared: dict[str, dict[str, int]] = {}
@@ -136,16 +133,6 @@ class RedisCounters(RedisLink):
             "redis_ok": self.down_since is None,
             "redis_outages": self.outages,
         }
-
-
-def redis_counters(
-    url: str,
-    timeout: float = DEFAULT_TIMEOUT_S,
-    retry_s: float = DEFAULT_RETRY_S,
-    prefix: str | None = None,
-) -> RedisCounters:
-    """`RedisCounters` in the Redis at `url`, under `prefix` (as `redis_state_factory`)."""
-    return RedisCounters(redis_client(url, timeout), state_prefix(prefix), retry_s)
 
 
 def summarise(groups: dict[str, dict[str, int]]) -> dict[str, Any]:

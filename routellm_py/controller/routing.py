@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from routellm_py.controller.batcher import WinRateBatcher
+from routellm_py.controller.budgets import Budgets
 from routellm_py.controller.calls import ModelEndpoint
 from routellm_py.controller.messages import (
     RouteOn,
@@ -46,7 +47,7 @@ from routellm_py.policy.budget import (
     StateFactory,
     local_state,
 )
-from routellm_py.policy.spend import DEFAULT_SPEND_STEP, SpendBudget
+from routellm_py.policy.spend import DEFAULT_SPEND_STEP
 from routellm_py.routers.base import Router, load_router
 
 log = logging.getLogger("routellm_py.controller")
@@ -141,18 +142,14 @@ class RouterSet:
         self.on_decision = on_decision
         self.calibration_prompts = calibration_prompts
         self.data_dir = data_dir
-        self.max_batch = max_batch
         self.routing_threads = routing_threads
-        self.inline_budget_s = inline_budget_s
+        # WinRateBatcher options, one batcher per router and event loop.
+        self.batching = {"max_batch": max_batch, "inline_budget_s": inline_budget_s}
         self.routing_batches: dict[str, list[int]] = defaultdict(lambda: [0, 0])
         self._lock = threading.Lock()
         self._calibration_lock = threading.Lock()
         self._thresholds: dict[tuple[str, float], float] = {}
-        self.budget_state = budget_state
-        self.budget_window = budget_window
-        self.budget_step = budget_step
-        self.spend_step = spend_step
-        self._budgets: dict[str, Budget | SpendBudget] = {}  # by model string
+        self.budgets = Budgets(budget_state, budget_window, budget_step, spend_step)
         self._pool: ThreadPoolExecutor | None = None
         self._batchers: weakref.WeakKeyDictionary[Any, dict[str, WinRateBatcher]] = (
             weakref.WeakKeyDictionary()
@@ -245,36 +242,11 @@ class RouterSet:
 
     def budget(self, spec: RouteSpec) -> Budget:
         """The spec's `Budget` (a strong fraction held online; created on first use)."""
-        target = float(spec.budget or 0.0)
-        name = f"router-{spec.router}-b{target:g}"
-        with self._lock:
-            if name not in self._budgets:
-                state = self.budget_state(
-                    f"{spec.router}:{target:g}", self.budget_window, "fraction"
-                )
-                self._budgets[name] = Budget(
-                    target, state, window=self.budget_window, step=self.budget_step
-                )
-            return self._budgets[name]  # type: ignore[return-value]
-
-    def spend_budget(self, spec: RouteSpec) -> SpendBudget:
-        """The spec's `SpendBudget` (N-way USD per 1,000 requests; created on first use)."""
-        usd = float(spec.policy_param or 0.0)
-        name = f"router-{spec.router}-nway-usd{usd:g}"
-        with self._lock:
-            if name not in self._budgets:
-                state = self.budget_state(f"{spec.router}:usd{usd:g}", self.budget_window, "spend")
-                self._budgets[name] = SpendBudget(
-                    usd, state, window=self.budget_window, step=self.spend_step
-                )
-            return self._budgets[name]  # type: ignore[return-value]
+        return self.budgets.fraction(spec)
 
     def budget_stats(self) -> dict[str, dict[str, Any]]:
-        """Per budget model string: its target, current threshold (strong fraction) or
-        lambda (dollars), what it realised over its window, and where its state lives."""
-        with self._lock:
-            budgets = dict(self._budgets)
-        return {name: b.snapshot() for name, b in budgets.items()}
+        """See `Budgets.stats`."""
+        return self.budgets.stats()
 
     def win_rates(
         self, prompts: Sequence[str | Sequence[dict[str, Any]]], router: str
@@ -296,7 +268,7 @@ class RouterSet:
         """N-way routing records of validated messages lists (see `controller.nway`)."""
         texts = [self.text_of(m) for m in messages]
         chars = [prompt_chars(m) for m in messages]
-        spend = self.spend_budget(spec) if spec.policy == "usd" else None
+        spend = self.budgets.spend(spec) if spec.policy == "usd" else None
         records = decisions(spec, self.routers[spec.router], self.models, texts, chars, spend)
         return [{**r, "route_on": self.route_on} for r in records]
 
@@ -466,11 +438,7 @@ class RouterSet:
                     self.routing_batches[router][1] += n
 
             per_loop[router] = WinRateBatcher(
-                self.routers[router].win_rate,
-                self._executor(),
-                self.max_batch,
-                count,
-                self.inline_budget_s,
+                self.routers[router].win_rate, self._executor(), on_batch=count, **self.batching
             )
         return per_loop[router]
 

@@ -104,8 +104,12 @@ def adaptive_threshold(
     return fraction_threshold(win_rates, aimed_fraction(target, strong, step))
 
 
-class Budget:
-    """One target strong fraction, adapted online (see the module docstring)."""
+class WindowedBudget:
+    """What every online budget holds: its `target` (checked by `check_target`), its
+    `state` (the last `window` decisions; default in-process), the feedback `step`
+    (default `default_step`), and a lock around each decision."""
+
+    default_step = DEFAULT_STEP
 
     def __init__(
         self,
@@ -113,18 +117,33 @@ class Budget:
         state: BudgetState | None = None,
         *,
         window: int = DEFAULT_WINDOW,
-        step: float = DEFAULT_STEP,
+        step: float | None = None,
     ) -> None:
-        if not 0.0 <= target <= 1.0:
-            raise ValueError(f"budget target must be a strong fraction in [0, 1], got {target}")
+        step = self.default_step if step is None else step
         if window < 2 or not step > 0:
             raise ValueError(f"need window >= 2 and step > 0, got {window} and {step}")
-        self.target = float(target)
+        self.target = self.check_target(float(target))
         self.window = window
         self.step = float(step)
         self.state: BudgetState = state if state is not None else LocalState(window)
-        self.threshold = float("nan")  # the last decision's alpha
         self._lock = threading.Lock()
+
+    @staticmethod
+    def check_target(target: float) -> float:
+        """`target` if valid, else a ValueError saying what is."""
+        raise NotImplementedError
+
+
+class Budget(WindowedBudget):
+    """One target strong fraction, adapted online (see the module docstring)."""
+
+    threshold = float("nan")  # the last decision's alpha
+
+    @staticmethod
+    def check_target(target: float) -> float:
+        if not 0.0 <= target <= 1.0:
+            raise ValueError(f"budget target must be a strong fraction in [0, 1], got {target}")
+        return target
 
     def decide(self, win_rate: float) -> float:
         """The threshold for a request with this win rate (strong iff win_rate >= it);

@@ -6,7 +6,7 @@ tokens, harder prompts raise the strong models' estimates. A `SpendBudget` inste
 lambda from the traffic, as `Budget` does the threshold of a strong fraction. Per request,
 with its estimates q (m,) and expected costs c (m,) included in the window:
 
-    tau    = target USD per request (usd_per_1k / 1000)
+    tau    = target USD per request (the target per 1,000 requests / 1000)
     e      = tau * n - S                           (dollars not yet spent in the window)
     a      = max(0, tau + e / step)                (the spend per request to aim for now)
     lambda = the smallest lambda at which the window's requests, each routed to
@@ -28,12 +28,11 @@ spends is not reached: lambda stays 0.
 from __future__ import annotations
 
 import math
-import threading
 from typing import Any
 
 import numpy as np
 
-from routellm_py.policy.budget import DEFAULT_WINDOW, BudgetState, LocalState
+from routellm_py.policy.budget import WindowedBudget
 from routellm_py.policy.nway import quality_minus_cost_order
 
 LAMBDA_MAX = 1e12  # beyond it every choice is the cheapest model (estimates are in [0, 1])
@@ -69,36 +68,24 @@ def spend_lambda(quality: np.ndarray, cost: np.ndarray, aim: float) -> float:
     return math.exp(high)
 
 
-class SpendBudget:
-    """One target spend in USD per 1,000 requests, held online (see the module)."""
+class SpendBudget(WindowedBudget):
+    """One target spend in USD per 1,000 requests (`target`), held online (see the module)."""
 
-    def __init__(
-        self,
-        usd_per_1k: float,
-        state: BudgetState | None = None,
-        *,
-        window: int = DEFAULT_WINDOW,
-        step: float = DEFAULT_SPEND_STEP,
-    ) -> None:
-        if not (math.isfinite(usd_per_1k) and usd_per_1k > 0):
-            raise ValueError(
-                f"a dollar budget must be > 0 USD per 1,000 requests, got {usd_per_1k}"
-            )
-        if window < 2 or not step > 0:
-            raise ValueError(f"need window >= 2 and step > 0, got {window} and {step}")
-        self.usd_per_1k = float(usd_per_1k)
-        self.window = window
-        self.step = float(step)
-        self.state: BudgetState = state if state is not None else LocalState(window)
-        self.lam = float("nan")  # the last decision's lambda
-        self._lock = threading.Lock()
+    default_step = DEFAULT_SPEND_STEP
+    lam = float("nan")  # the last decision's lambda
+
+    @staticmethod
+    def check_target(target: float) -> float:
+        if not (math.isfinite(target) and target > 0):
+            raise ValueError(f"a dollar budget must be > 0 USD per 1,000 requests: {target}")
+        return target
 
     def decide(self, quality: np.ndarray, cost: np.ndarray) -> float:
         """lambda for a request with estimates `quality` (m,) and expected costs `cost` (m,);
         the decision (the argmax of quality - lambda x cost) is recorded."""
         quality = np.asarray(quality, dtype=np.float64)
         cost = np.asarray(cost, dtype=np.float64)
-        tau = self.usd_per_1k / 1000
+        tau = self.target / 1000
         with self._lock:
             past = self.state.recent()[-(self.window - 1) :]
             past = [e for e in past if len(e[1]) == len(cost)]  # not another models list's
@@ -116,7 +103,7 @@ class SpendBudget:
         past = self.state.recent()
         realised = 1000 * sum(c[j] for _, c, j in past) / len(past) if past else None
         return {
-            "target_usd_per_1k": self.usd_per_1k,
+            "target_usd_per_1k": self.target,
             "lambda": self.lam if math.isfinite(self.lam) else None,
             "realised_usd_per_1k": realised,
             "window_requests": len(past),

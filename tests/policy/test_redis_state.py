@@ -21,10 +21,10 @@ import httpx
 import numpy as np
 import pytest
 
-from routellm_py.controller.counters import redis_counters, summarise
+from routellm_py.controller.counters import RedisCounters, summarise
 from routellm_py.policy.budget import Budget
 from routellm_py.policy.drift import drift_prompts, window_fractions
-from routellm_py.policy.redis_state import RedisState, redis_state_factory
+from routellm_py.policy.redis_state import RedisState, redis_client, redis_state_factory
 from routellm_py.routers.base import load_router
 from tests.upstream import Upstream
 
@@ -214,7 +214,7 @@ def test_a_silent_redis_costs_one_timeout_then_nothing(caplog) -> None:
 def test_counters_are_shared_through_redis(shared_redis) -> None:
     """Two processes' counters (two clients, one prefix) add up in either one's snapshot."""
     client, prefix = shared_redis
-    a, b = (redis_counters(REDIS_URL, timeout=1.0, prefix=prefix) for _ in range(2))
+    a, b = (RedisCounters(redis_client(REDIS_URL, timeout=1.0), prefix) for _ in range(2))
     for _ in range(3):
         a.incr("served", "openai/strong-m")
     b.incr("served", "openai/strong-m")
@@ -234,7 +234,8 @@ def test_counters_are_shared_through_redis(shared_redis) -> None:
 def test_counters_survive_an_outage_and_resync(caplog) -> None:
     port = free_port()
     proc = start_redis(port)
-    counters = redis_counters(f"redis://127.0.0.1:{port}/0", timeout=0.05, retry_s=0.2, prefix="")
+    client = redis_client(f"redis://127.0.0.1:{port}/0", timeout=0.05)
+    counters = RedisCounters(client, prefix="", retry_s=0.2)
     caplog.set_level(logging.WARNING, logger="routellm_py.policy")
     try:
         for _ in range(5):

@@ -144,3 +144,35 @@ def test_controller_dollar_budget_store_stats_and_metrics(mf, data_dir, tmp_path
         assert float(metrics.split(line)[1].split()[0]) == routed.count(model)
     assert set(routed) == {"openai/m0", "openai/m1", "openai/m2"}
     controller.close()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_nway_records_in_both_stores(backend: str, tmp_path, request) -> None:
+    """An N-way record and its candidates, written together; purge removes both."""
+    from routellm_py.feedback.store import FeedbackStore
+
+    url = (
+        f"sqlite:///{tmp_path / 'fb.db'}"
+        if backend == "sqlite"
+        else request.getfixturevalue("postgres_url")
+    )
+    store = FeedbackStore(url, store_prompts=True)
+    candidates = [
+        {"model": "b", "quality": 0.5, "p_match_best": 0.9, "expected_cost_usd": 0.001},
+        {"model": "a", "quality": 0.7, "p_match_best": 1.0, "expected_cost_usd": 0.004},
+        {"model": "c", "quality": 0.2, "p_match_best": 0.3, "expected_cost_usd": 0.0001},
+    ]
+    routing = {"id": "rt-1", "router": "mf", "policy": "usd", "usd": 2.5, "lambda": 40.0}
+    routing |= {"routed_to": "nway", "routed_model": "b", "candidates": candidates}
+    store.record_nway(routing, "hello")
+    store.mark_served("rt-1", "a")  # fallback: the second candidate answered
+    (row,) = store.nway_records()
+    assert row["candidates"] == candidates
+    assert (row["strong_model"], row["weak_model"], row["served_to"]) == ("a", "c", "a")
+    assert (row["win_rate"], row["threshold"], row["prompt"]) == (0.5, 40.0, "hello")
+    assert store.records() == []  # training battles come from strong/weak decisions only
+    store.add_feedback("rt-1", rating="bad")
+    assert store.nway_records()[0]["rating"] == 0.0
+    assert store.purge(0, now=2e10) == 1
+    assert store.nway_records() == [] and store._execute("SELECT * FROM routellm_candidates") == []
+    store.close()

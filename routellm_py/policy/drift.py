@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -66,3 +67,23 @@ def replay_spend(
             for q, c in zip(quality, cost, strict=True)
         ]
     )
+
+
+def nway_stream(
+    router: Any,
+    models: Sequence[str],
+    prices: Sequence[Any],
+    output_tokens: float,
+    n: int = 4000,
+    data_dir: str | Path | None = None,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Quality estimates and expected costs (n, m) of the drift stream for N-way routing:
+    `router.model_scores` for `models` (names the router knows), `prices` (`Price` each),
+    the same expected answer length for every model (`policy.nway.expected_cost`)."""
+    from routellm_py.policy.nway import estimate_tokens, estimates_from_scores, expected_cost
+
+    prompts = drift_prompts(n, data_dir, seed)
+    quality, _ = estimates_from_scores(router.model_scores(prompts, list(models)))
+    tokens = np.array([estimate_tokens(len(p)) for p in prompts])
+    return quality, expected_cost(tokens, list(prices), [output_tokens] * len(models))

@@ -14,8 +14,8 @@ import pytest
 from routellm_py import load_router
 from routellm_py.controller import Controller, RoutingError, parse_model_string
 from routellm_py.controller.model_string import RouteSpec
-from routellm_py.policy.drift import drift_prompts, replay_spend, window_fractions
-from routellm_py.policy.nway import Price, estimate_tokens, estimates_from_scores, expected_cost
+from routellm_py.policy.drift import drift_prompts, nway_stream, replay_spend, window_fractions
+from routellm_py.policy.nway import Price
 from routellm_py.policy.spend import SpendBudget, chosen_costs, spend_lambda
 from routellm_py.routers.base import Router
 from routellm_py.server import BackgroundServer, create_app
@@ -35,10 +35,7 @@ def mf() -> Router:
 def stream(mf: Router, data_dir: Any) -> tuple[np.ndarray, np.ndarray]:
     """Estimates and expected costs (4000, 3) of the MMLU-Pro drift stream (short easy
     prompts, then long hard ones)."""
-    prompts = drift_prompts(4000, data_dir, seed=0)
-    quality, _ = estimates_from_scores(mf.model_scores(prompts, KNOWN))
-    tokens = np.array([estimate_tokens(len(p)) for p in prompts])
-    return quality, expected_cost(tokens, PRICES, [OUTPUT_TOKENS] * 3)
+    return nway_stream(mf, KNOWN, PRICES, OUTPUT_TOKENS, 4000, data_dir, seed=0)
 
 
 def models() -> list[dict[str, Any]]:

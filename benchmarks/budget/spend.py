@@ -14,20 +14,16 @@ half) and `results/spend.png`.
 
 from __future__ import annotations
 
-import argparse
-import io
-import json
-from pathlib import Path
+from typing import Any
 
 import numpy as np
+from drift import START, WINDOW, save, stream_args  # this folder's drift benchmark
 
 from routellm_py.policy.drift import nway_stream, replay_spend, window_fractions
 from routellm_py.policy.nway import Price
 from routellm_py.policy.spend import SpendBudget, spend_lambda
 from routellm_py.routers.base import load_router
 
-OUT = Path(__file__).parent / "results"
-WINDOW, START = 500, 200
 MODELS = ["gpt-4-1106-preview", "gpt-3.5-turbo-0613", "mistralai/Mixtral-8x7B-Instruct-v0.1"]
 PRICES = [Price(1e-5, 3e-5), Price(1e-6, 2e-6), Price(6e-7, 6e-7)]
 
@@ -58,7 +54,7 @@ def run(targets: list[float], steps: list[float], n: int, seed: int) -> tuple[di
     return summary, series
 
 
-def plot(series: dict, n: int) -> bytes:
+def plot(series: dict, n: int) -> Any:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -81,27 +77,17 @@ def plot(series: dict, n: int) -> bytes:
     ax.set(xlabel="request", ylabel=f"USD per 1,000, last {WINDOW} requests")
     ax.set_title("N-way dollar budget under drift (mf, 3 models); band: target +/- 5%")
     ax.legend(fontsize=7, ncol=2)
-    buf = io.BytesIO()
-    fig.tight_layout()
-    fig.savefig(buf, format="png", dpi=110)
-    plt.close(fig)
-    return buf.getvalue()
+    return fig
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--targets", default="0.8,1.1")
+    p = stream_args(__doc__, "0.8,1.1")
     p.add_argument("--steps", default="5,10,30")
-    p.add_argument("-n", type=int, default=4000)
-    p.add_argument("--seed", type=int, default=0)
     args = p.parse_args()
     targets = [float(t) for t in args.targets.split(",")]
     steps = [float(s) for s in args.steps.split(",")]
     summary, series = run(targets, steps, args.n, args.seed)
-    OUT.mkdir(exist_ok=True)
-    (OUT / "spend.json").write_text(json.dumps(summary, indent=2) + "\n")
-    (OUT / "spend.png").write_bytes(plot(series, args.n))
-    print(json.dumps(summary, indent=2))
+    save("spend", summary, plot(series, args.n))
 
 
 if __name__ == "__main__":

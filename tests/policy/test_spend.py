@@ -173,3 +173,38 @@ def test_nway_records_in_both_stores(backend: str, tmp_path, request) -> None:
     assert store.purge(0, now=2e10) == 1
     assert store.nway_records() == [] and store._execute("SELECT * FROM routellm_candidates") == []
     store.close()
+
+
+def test_nway_chat_completions_in_metrics_stats_and_store(mf, data_dir, tmp_path) -> None:
+    """Chat completions under a dollar budget through the server and a real upstream:
+    /metrics counts them by routed model, /stats by served model, the store marks the
+    model that answered."""
+    import openai
+
+    from tests.upstream import Upstream
+
+    prompts = drift_prompts(30, data_dir, seed=6)
+    with Upstream() as up:
+        entries = [{**m, "api_base": up.base_url, "api_key": "sk-n"} for m in models()]
+        controller = Controller(
+            [mf], "openai/m0", "openai/m2", models=entries, feedback_db=f"sqlite:///{tmp_path}/f.db"
+        )
+        with BackgroundServer(create_app(controller)) as srv:
+            client = openai.OpenAI(base_url=srv.base_url, api_key="unused", max_retries=0)
+            served = []
+            for prompt in prompts:
+                r = client.chat.completions.create(
+                    model="router-mf-nway-usd0.6", messages=[{"role": "user", "content": prompt}]
+                )
+                assert r.choices[0].message.content == f"echo: {prompt}"
+                served.append(r.model_extra["routing"]["served_model"])
+            metrics = httpx.get(f"{srv.base_url.removesuffix('/v1')}/metrics").text
+            stats = httpx.get(f"{srv.base_url.removesuffix('/v1')}/stats").json()
+            stored = controller.feedback_store.nway_records()  # the server closes it on exit
+    counts = {m: served.count(m) for m in set(served)}
+    assert len(counts) >= 2 and stats["served"] == counts and stats["routed"]["mf"] == counts
+    for model, n in counts.items():
+        line = f'routellm_routed_total{{routed_to="{model}",router="mf"}}'
+        assert float(metrics.split(line)[1].split()[0]) == n
+    assert "routellm_strong_fraction" not in metrics.split("# TYPE routellm_strong_fraction")[1]
+    assert [r["served_to"] for r in stored] == served

@@ -496,6 +496,7 @@ def create_app(
                     "index": i,
                     "id": r["id"],
                     **({"candidates": r["candidates"]} if nway else {"win_rate": r["win_rate"]}),
+                    **({"lambda": r["lambda"]} if "lambda" in r else {}),  # a dollar budget's
                     "routed_to": r["routed_to"],
                     "model": r["routed_model"],
                 }

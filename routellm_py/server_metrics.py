@@ -4,7 +4,8 @@
 - `routellm_requests_total{router, model, outcome}`: chat completions by router, model
   (the one that served, else the routed one) and outcome (served / failed / cancelled).
 - `routellm_routed_total{router, routed_to}` and `routellm_strong_fraction{router}`: the
-  decisions of chat completions, and the share routed strong since start.
+  decisions of chat completions (`routed_to`: strong / weak, or for N-way the routed
+  model's name), and the share routed strong since start (strong/weak routers).
 - `routellm_route_prompts_total{router, routed_to}`: prompts decided by `POST /v1/route`.
 - `routellm_routing_seconds{router}`: request arrival to decision (win rate and threshold).
 - `routellm_upstream_seconds{model, outcome}`: each upstream attempt (ok / error), to the
@@ -12,6 +13,9 @@
 - `routellm_budget_{target,threshold,realised_fraction}{budget}`: each budget
   (`router-<name>-b<target>`): its target, current threshold and the strong fraction
   realised over its window (shared by all workers when its state is in Redis).
+- `routellm_spend_{target_usd_per_1k,lambda,realised_usd_per_1k}{budget}`: each N-way
+  dollar budget (`router-<name>-nway-usd<target>`): its target, current lambda and the
+  expected spend per 1,000 requests realised over its window.
 """
 
 from __future__ import annotations
@@ -59,11 +63,22 @@ class Metrics:
             **on,
         )
         self.budget = {
-            field: Gauge(f"routellm_budget_{field}", doc, ["budget"], **on)
-            for field, doc in (
-                ("target", "Budget: target strong fraction"),
-                ("threshold", "Budget: current threshold"),
-                ("realised_fraction", "Budget: strong fraction realised over its window"),
+            field: Gauge(f"routellm_{name}", doc, ["budget"], **on)
+            for field, name, doc in (
+                ("target", "budget_target", "Budget: target strong fraction"),
+                ("threshold", "budget_threshold", "Budget: current threshold"),
+                (
+                    "realised_fraction",
+                    "budget_realised_fraction",
+                    "Budget: strong fraction realised over its window",
+                ),
+                ("target_usd_per_1k", "spend_target_usd_per_1k", "Dollar budget: target"),
+                ("lambda", "spend_lambda", "Dollar budget: current lambda"),
+                (
+                    "realised_usd_per_1k",
+                    "spend_realised_usd_per_1k",
+                    "Dollar budget: USD per 1,000 requests realised over its window",
+                ),
             )
         }
         self._counts: dict[str, list[int]] = {}  # router -> [strong, total]
@@ -79,10 +94,10 @@ class Metrics:
         """One chat completion: its decision, attempts and outcome."""
         router = str(routing.get("router"))
         if "routed_to" in routing:
-            strong = routing["routed_to"] == "strong"
-            self.routed.labels(router, routing["routed_to"]).inc()
+            self.routed.labels(router, routed_label(routing)).inc()
+        if routing.get("routed_to") in ("strong", "weak"):
             counts = self._counts.setdefault(router, [0, 0])
-            counts[0] += strong
+            counts[0] += routing["routed_to"] == "strong"
             counts[1] += 1
             self.strong_fraction.labels(router).set(counts[0] / counts[1])
         if "routing_ms" in routing:
@@ -98,12 +113,12 @@ class Metrics:
     def observe_route(self, records: Sequence[dict[str, Any]], seconds: float) -> None:
         """One `POST /v1/route` batch, decided in `seconds`."""
         for record in records:
-            self.route_prompts.labels(record["router"], record["routed_to"]).inc()
+            self.route_prompts.labels(record["router"], routed_label(record)).inc()
         if records:
             self.routing_seconds.labels(records[0]["router"]).observe(seconds)
 
     def observe_budgets(self, budgets: dict[str, dict[str, Any]]) -> None:
-        """Set the budget gauges from `Routing.budget_stats()`."""
+        """Set the budget gauges from `Controller.budget_stats()`."""
         for name, snapshot in budgets.items():
             for field, gauge in self.budget.items():
                 if snapshot.get(field) is not None:
@@ -114,3 +129,8 @@ class Metrics:
         from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
         return generate_latest(self.registry), CONTENT_TYPE_LATEST
+
+
+def routed_label(routing: dict[str, Any]) -> str:
+    """`routed_to` of a record: strong / weak, or for N-way the routed model's name."""
+    return str(routing["routed_model"] if "candidates" in routing else routing["routed_to"])

@@ -484,7 +484,7 @@ def test_serve_cli_reads_flags_and_config(tmp_path: Path) -> None:
     assert list(c.routers) == ["random"] and c.routers["random"].seed == 3
     assert c.strong == ModelEndpoint("openai/s", "http://127.0.0.1:1/v1", None, "S_KEY")
     assert (c.weak.model, c.weak.api_base) == ("openai/w", "http://127.0.0.1:2/v1")
-    assert (c.num_retries, c.fallback) == (1, True)  # the flag overrides the file
+    assert (c.retry.num_retries, c.retry.fallback) == (1, True)  # the flag overrides the file
 
 
 def test_serve_cli_passes_limits_to_the_server(monkeypatch: Any) -> None:
@@ -505,7 +505,7 @@ def test_serve_cli_passes_limits_to_the_server(monkeypatch: Any) -> None:
     assert (got["max_concurrency"], got["max_connections"]) == (8, 64)
     assert (got["header_timeout"], got["body_timeout"]) == (2.0, 3.0)
     c = got["c"]
-    assert (c.timeout, c.attempt_timeout, c.max_retry_after) == (90.0, 30.0, 5.0)
+    assert (c.retry.timeout, c.retry.attempt_timeout, c.retry.max_retry_after) == (90.0, 30.0, 5.0)
 
 
 @pytest.mark.parametrize(

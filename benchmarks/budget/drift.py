@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -55,9 +56,7 @@ def run(router: str, targets: list[float], n: int, seed: int) -> tuple[dict, dic
     return summary, series
 
 
-def plot(series: dict, router: str, n: int) -> bytes:
-    import io
-
+def plot(series: dict, router: str, n: int) -> Any:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -78,26 +77,37 @@ def plot(series: dict, router: str, n: int) -> bytes:
     top.legend(fontsize=7, ncol=2)
     bottom.set_ylabel("budget threshold")
     bottom.set_xlabel("request")
-    buf = io.BytesIO()
+    return fig
+
+
+def stream_args(doc: str, targets: str) -> argparse.ArgumentParser:
+    """The options of every drift benchmark: --targets, -n (stream length), --seed."""
+    p = argparse.ArgumentParser(description=doc.split("\n")[0])
+    p.add_argument("--targets", default=targets)
+    p.add_argument("-n", type=int, default=4000)
+    p.add_argument("--seed", type=int, default=0)
+    return p
+
+
+def save(name: str, summary: dict, fig: Any) -> None:
+    """Write results/<name>.json and results/<name>.png (closing `fig`); print the summary."""
+    import matplotlib.pyplot as plt
+
+    OUT.mkdir(exist_ok=True)
+    (OUT / f"{name}.json").write_text(json.dumps(summary, indent=2) + "\n")
     fig.tight_layout()
-    fig.savefig(buf, format="png", dpi=110)
+    fig.savefig(OUT / f"{name}.png", format="png", dpi=110)
     plt.close(fig)
-    return buf.getvalue()
+    print(json.dumps(summary, indent=2))
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p = stream_args(__doc__, "0.1,0.3,0.5")
     p.add_argument("--router", default="length")
-    p.add_argument("--targets", default="0.1,0.3,0.5")
-    p.add_argument("-n", type=int, default=4000)
-    p.add_argument("--seed", type=int, default=0)
     args = p.parse_args()
     targets = [float(t) for t in args.targets.split(",")]
     summary, series = run(args.router, targets, args.n, args.seed)
-    OUT.mkdir(exist_ok=True)
-    (OUT / "drift.json").write_text(json.dumps(summary, indent=2) + "\n")
-    (OUT / "drift.png").write_bytes(plot(series, args.router, args.n))
-    print(json.dumps(summary, indent=2))
+    save("drift", summary, plot(series, args.router, args.n))
 
 
 if __name__ == "__main__":

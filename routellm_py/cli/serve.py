@@ -17,8 +17,9 @@ Command-line flags override the file. Provider keys come from the environment (l
 usual variables, or `api_key_env` / --strong-api-key-env), never from the command line.
 
 `--workers N` runs N server processes on one listening socket; give them `--state
-redis://HOST:PORT/DB` (extra `[state]`) so that budgets (`router-<name>-b<fraction>`) are
-shared, else each worker holds its own. The app is also importable as a factory:
+redis://HOST:PORT/DB` (extra `[state]`) so that budgets (`router-<name>-b<fraction>`,
+`router-<name>-nway-usd<dollars>`) and the /stats counters are shared, else each worker
+holds its own. The app is also importable as a factory:
 `ROUTELLM_PY_SERVE_ARGS="--routers mf ..." uvicorn --factory routellm_py.cli.serve:app_factory`.
 """
 
@@ -126,8 +127,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--state",
         default=None,
-        help="where budgets keep their state: redis://HOST:PORT/DB (shared by workers and "
-        "machines; extra [state]); default: in each process",
+        help="where budgets and /stats counters keep their state: redis://HOST:PORT/DB "
+        "(shared by workers and machines; extra [state]); default: in each process",
     )
     p.add_argument(
         "--state-timeout",
@@ -212,9 +213,11 @@ def controller_kwargs(args: argparse.Namespace) -> dict[str, Any]:
         if getattr(args, key) is not None:
             options[key] = getattr(args, key)
     if args.state is not None:
-        from routellm_py.policy.redis_state import redis_state_factory
+        from routellm_py.controller.counters import RedisCounters
+        from routellm_py.policy.redis_state import redis_client, redis_state_factory
 
         options["budget_state"] = redis_state_factory(args.state, args.state_timeout)
+        options["counters"] = RedisCounters(redis_client(args.state, args.state_timeout))
     return {
         "routers": routers,
         "strong_model": _endpoint(args, config, "strong"),
@@ -289,7 +292,7 @@ def run_workers(args: argparse.Namespace) -> int:
     import uvicorn
 
     if args.state is None:
-        print("serve: --workers without --state: each worker keeps its own budgets")
+        print("serve: --workers without --state: each worker keeps its own budgets and /stats")
     sock = uvicorn.Config("unused", host=args.host, port=args.port).bind_socket()
     ctx = multiprocessing.get_context("spawn")
     procs = [ctx.Process(target=run, args=(args, [sock])) for _ in range(args.workers)]

@@ -8,13 +8,13 @@ from routellm_py.controller.calls import ModelEndpoint, UpstreamError
 from routellm_py.controller.core import Controller
 from routellm_py.controller.messages import routing_text, validate_messages
 from routellm_py.controller.model_string import RouteSpec, RoutingError, parse_model_string
-from routellm_py.controller.routing import Routing, load_routers
+from routellm_py.controller.routing import RouterSet, load_routers
 
 __all__ = [
     "Controller",
     "ModelEndpoint",
     "RouteSpec",
-    "Routing",
+    "RouterSet",
     "RoutingError",
     "UpstreamError",
     "load_routers",

@@ -366,3 +366,48 @@ class AttemptPlan:
         self.failed(endpoint, exc)
         self.routing["attempts"][-1]["mid_stream"] = True
         return self.error()
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How a controller calls models: `timeout` s for a whole request, `attempt_timeout`
+    (optional) per call, `num_retries` retries with `backoff` (capped at `max_backoff`, a
+    Retry-After up to `max_retry_after`), then the fallback order if `fallback`. Each
+    request gets its own `AttemptPlan` from `plan`."""
+
+    timeout: float = 600.0
+    attempt_timeout: float | None = None
+    num_retries: int = 2
+    backoff: float = 0.5
+    max_backoff: float = 8.0
+    max_retry_after: float = 30.0
+    fallback: bool = False
+
+    def __post_init__(self) -> None:
+        if (
+            self.num_retries < 0
+            or not self.timeout > 0
+            or self.backoff < 0
+            or self.max_retry_after < 0
+        ):
+            raise ValueError(
+                "need num_retries >= 0, timeout > 0, backoff >= 0 and max_retry_after >= 0"
+            )
+        if self.attempt_timeout is not None and not self.attempt_timeout > 0:
+            raise ValueError(f"attempt_timeout must be > 0 (or None), got {self.attempt_timeout}")
+
+    def plan(self, order: Sequence[ModelEndpoint], routing: dict[str, Any]) -> AttemptPlan:
+        """The attempts of one request: `order[0]` (the routed model), then the others."""
+        return AttemptPlan(
+            order[0],
+            order[1:],
+            routing,
+            num_retries=self.num_retries,
+            backoff=self.backoff,
+            max_backoff=self.max_backoff,
+            fallback=self.fallback,
+            deadline_s=self.timeout,
+            attempt_timeout=self.attempt_timeout,
+            max_retry_after=self.max_retry_after,
+            secrets=tuple(e.secret() or "" for e in order),
+        )

@@ -9,9 +9,11 @@ Examples: `router-mf-0.116` (route strong iff win rate >= 0.116), `router-mf-s0.
 `routellm_py.policy.budget`).
 
 N-way (the controller's `models` list): `router-<name>-nway-lambda<lambda>` (the model with
-the best estimated quality - lambda x expected USD; lambda >= 0, quality per dollar) or
+the best estimated quality - lambda x expected USD; lambda >= 0, quality per dollar),
 `router-<name>-nway-t<t>` (the cheapest model whose estimated chance of matching the best
-is >= t, t in [0, 1]); see `routellm_py.policy.nway`.
+is >= t, t in [0, 1]); see `routellm_py.policy.nway`; or `router-<name>-nway-usd<dollars>`
+(a dollar budget: lambda adapts online so that the expected spend is <dollars> USD per
+1,000 requests, e.g. `router-mf-nway-usd2.5` = $2.50 per 1,000; `routellm_py.policy.spend`).
 """
 
 from __future__ import annotations
@@ -24,8 +26,11 @@ PREFIX = "router-"
 # ASCII digits only: `\d` and float() also take other scripts' digits ("router-random-١").
 _NUMBER = re.compile(r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
 NWAY_SUFFIX = "-nway"
-NWAY_POLICIES = ("lambda", "t")
-_EXPONENT_TAIL = re.compile(r"-[sb]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)[eE]$")  # "mf-1e" of "mf-1e-3"
+NWAY_POLICIES = ("lambda", "t", "usd")
+# "mf-1e" of "mf-1e-3" (also "mf-b1e", "mf-nway-usd1e", ...)
+_EXPONENT_TAIL = re.compile(
+    r"-(?:[sb]|nway-(?:lambda|t|usd))?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)[eE]$"
+)
 
 
 class RoutingError(ValueError):
@@ -53,7 +58,7 @@ class RouteSpec:
     threshold: float | None = None
     strong_fraction: float | None = None
     budget: float | None = None
-    policy: str | None = None  # N-way: "lambda" or "t"
+    policy: str | None = None  # N-way: "lambda", "t" or "usd" (USD per 1,000 requests)
     policy_param: float | None = None
 
 
@@ -122,14 +127,16 @@ def parse_model_string(model: str) -> RouteSpec:
 
 
 def _parse_nway(model: str, name: str, value: str) -> RouteSpec:
-    """`lambda<number >= 0>` or `t<number in [0, 1]>` of `router-<name>-nway-...`."""
-    policy = "lambda" if value.startswith("lambda") else "t"
+    """`lambda<number >= 0>`, `t<number in [0, 1]>` or `usd<number > 0>` of
+    `router-<name>-nway-...`."""
+    policy = next(p for p in NWAY_POLICIES if value.startswith(p))
     number = value[len(policy) :]
-    if not name or not _NUMBER.fullmatch(number):
+    if not name or not _NUMBER.fullmatch(number) or (policy == "usd" and not float(number) > 0):
         raise RoutingError(
             f"model {model!r}: use router-<name>-nway-lambda<lambda >= 0> (e.g. "
-            "router-mf-nway-lambda1000) or router-<name>-nway-t<t in [0, 1]> (e.g. "
-            "router-mf-nway-t0.9), plain decimals",
+            "router-mf-nway-lambda1000), router-<name>-nway-t<t in [0, 1]> (e.g. "
+            "router-mf-nway-t0.9) or router-<name>-nway-usd<USD per 1,000 requests > 0> "
+            "(e.g. router-mf-nway-usd2.5), plain decimals",
             param="model",
         )
     t = policy == "t"

@@ -30,6 +30,7 @@ from routellm_py.policy.nway import (
     litellm_price,
     quality_minus_cost_order,
 )
+from routellm_py.policy.spend import SpendBudget
 from routellm_py.routers.base import Router
 
 DEFAULT_OUTPUT_TOKENS = 256.0  # a typical chat answer; set `output_tokens` per model
@@ -114,16 +115,25 @@ def decisions(
     models: list[Candidate],
     texts: Sequence[str],
     prompt_chars: Sequence[int],
+    spend: SpendBudget | None = None,
 ) -> list[dict[str, Any]]:
     """The routing record of each prompt (`texts`: what the router scores; `prompt_chars`:
-    the length of the whole prompt, for its token count): every candidate in policy order with its
-    estimates and expected cost; `order` lists the models to try, first the routed one."""
+    the length of the whole prompt, for its token count): every candidate in policy order
+    with its estimates and expected cost, the routed one first. A dollar budget (policy
+    "usd") needs its `spend` budget, which sets lambda prompt by prompt, in order."""
     scores = router.model_scores(list(texts), [c.router_name for c in models])
     quality, p_match = estimates_from_scores(scores)
     tokens = np.array([estimate_tokens(n) for n in prompt_chars])
     cost = expected_cost(tokens, [c.price for c in models], [c.output_tokens for c in models])
     param = float(spec.policy_param or 0.0)
-    if spec.policy == "lambda":
+    lambdas = None
+    if spec.policy == "usd":
+        if spend is None:
+            raise ValueError("a dollar budget (nway-usd) needs its SpendBudget")
+        lambdas = [spend.decide(q, c) for q, c in zip(quality, cost, strict=True)]
+        utility = quality - np.array(lambdas).reshape(-1, 1) * cost  # q - lambda_i * c
+        order = np.argsort(-utility, axis=1, kind="stable")  # as quality_minus_cost_order
+    elif spec.policy == "lambda":
         order = quality_minus_cost_order(quality, cost, param)
     else:
         order = cheapest_matching_order(p_match, cost, param)
@@ -144,6 +154,7 @@ def decisions(
                 "router": spec.router,
                 "policy": spec.policy,
                 spec.policy or "": param,
+                **({"lambda": lambdas[i]} if lambdas is not None else {}),
                 "prompt_tokens": int(tokens[i]),
                 "routed_to": "nway",
                 "routed_model": ranked[0]["model"],

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from routellm_py.controller.batcher import WinRateBatcher
+from routellm_py.controller.budgets import Budgets
 from routellm_py.controller.calls import ModelEndpoint
 from routellm_py.controller.messages import (
     RouteOn,
@@ -46,6 +47,7 @@ from routellm_py.policy.budget import (
     StateFactory,
     local_state,
 )
+from routellm_py.policy.spend import DEFAULT_SPEND_STEP
 from routellm_py.routers.base import Router, load_router
 
 log = logging.getLogger("routellm_py.controller")
@@ -79,19 +81,22 @@ def load_routers(
     return out
 
 
-class Routing:
-    """Routers plus the strong/weak models they choose between; the routing-only API.
+class RouterSet:
+    """Routers (by name, see `load_routers`) plus the models they choose between
+    (strong/weak, and the N-way `models`): the routing-only API, held by the `Controller`.
 
     `route_on`: score the last user message ("last_user") or the recent conversation
     ("window"), at most `max_route_chars`. Async scoring batches concurrent requests
     (`max_batch`) in `routing_threads` worker threads; routers measured to score a batch in
     under `inline_budget_s` run inline (see `batcher`). `on_decision` gets every record.
     Budgets (`router-<name>-b<fraction>`) keep their window of `budget_window` requests,
-    feedback step `budget_step` (see `Budget`), in `budget_state(key, window)` (default:
-    in-process; `routellm_py.policy.redis_state` shares it across processes).
+    feedback step `budget_step` (see `Budget`), in `budget_state(key, window, kind)`
+    (default: in-process; `routellm_py.policy.redis_state` shares it across processes).
+    Dollar budgets (`router-<name>-nway-usd<USD per 1,000 requests>`, `SpendBudget`) keep
+    the same window there, feedback step `spend_step`.
     `feedback_db`: `sqlite:///PATH` or `postgresql://...` to store decisions and feedback
-    (prompt text only if `store_prompts`); a failed store write is logged, never fails a
-    request (N-way decisions are not stored: the store holds strong/weak pairs).
+    (prompt text only if `store_prompts`; N-way decisions with every candidate); a failed
+    store write is logged, never fails a request.
     `models`: the N-way models (see `routellm_py.controller.nway`), routed to by
     `router-<name>-nway-lambda<lambda>` / `router-<name>-nway-t<t>`; the strong/weak pair
     and its model strings work as without it.
@@ -99,10 +104,9 @@ class Routing:
 
     def __init__(
         self,
-        routers: Sequence[str | Router],
+        routers: dict[str, Router],
         strong_model: str | dict[str, Any] | ModelEndpoint,
         weak_model: str | dict[str, Any] | ModelEndpoint,
-        config: dict[str, dict[str, Any]] | None = None,
         *,
         api_base: str | None = None,
         api_key: str | None = None,
@@ -117,6 +121,7 @@ class Routing:
         budget_state: StateFactory = local_state,
         budget_window: int = DEFAULT_WINDOW,
         budget_step: float = DEFAULT_STEP,
+        spend_step: float = DEFAULT_SPEND_STEP,
         feedback_db: str | None = None,
         store_prompts: bool = False,
         models: Sequence[str | dict[str, Any]] | None = None,
@@ -127,7 +132,7 @@ class Routing:
             raise ValueError(f"max_route_chars must be >= 1, got {max_route_chars}")
         self.strong = ModelEndpoint.coerce(strong_model).with_defaults(api_base, api_key)
         self.weak = ModelEndpoint.coerce(weak_model).with_defaults(api_base, api_key)
-        self.routers = load_routers(routers, config)
+        self.routers = routers
         self.models: list[Candidate] = (
             [] if models is None else candidates(models, api_base, api_key)
         )
@@ -137,17 +142,14 @@ class Routing:
         self.on_decision = on_decision
         self.calibration_prompts = calibration_prompts
         self.data_dir = data_dir
-        self.max_batch = max_batch
         self.routing_threads = routing_threads
-        self.inline_budget_s = inline_budget_s
+        # WinRateBatcher options, one batcher per router and event loop.
+        self.batching = {"max_batch": max_batch, "inline_budget_s": inline_budget_s}
         self.routing_batches: dict[str, list[int]] = defaultdict(lambda: [0, 0])
         self._lock = threading.Lock()
         self._calibration_lock = threading.Lock()
         self._thresholds: dict[tuple[str, float], float] = {}
-        self.budget_state = budget_state
-        self.budget_window = budget_window
-        self.budget_step = budget_step
-        self._budgets: dict[tuple[str, float], Budget] = {}
+        self.budgets = Budgets(budget_state, budget_window, budget_step, spend_step)
         self._pool: ThreadPoolExecutor | None = None
         self._batchers: weakref.WeakKeyDictionary[Any, dict[str, WinRateBatcher]] = (
             weakref.WeakKeyDictionary()
@@ -238,21 +240,12 @@ class Routing:
             return float(t)
 
     def budget(self, spec: RouteSpec) -> Budget:
-        """The spec's `Budget` (created on first use)."""
-        key = (spec.router, float(spec.budget or 0.0))
-        with self._lock:
-            if key not in self._budgets:
-                state = self.budget_state(f"{key[0]}:{key[1]:g}", self.budget_window)
-                self._budgets[key] = Budget(
-                    key[1], state, window=self.budget_window, step=self.budget_step
-                )
-            return self._budgets[key]
+        """The spec's `Budget` (a strong fraction held online; created on first use)."""
+        return self.budgets.fraction(spec)
 
     def budget_stats(self) -> dict[str, dict[str, Any]]:
-        """Per budget model string: target, current threshold, realised fraction, state."""
-        with self._lock:
-            budgets = dict(self._budgets)
-        return {f"router-{r}-b{t:g}": b.snapshot() for (r, t), b in budgets.items()}
+        """See `Budgets.stats`."""
+        return self.budgets.stats()
 
     def win_rates(
         self, prompts: Sequence[str | Sequence[dict[str, Any]]], router: str
@@ -262,7 +255,7 @@ class Routing:
         return [float(w) for w in self.routers[router].win_rate(self._texts(prompts))]
 
     def _texts(self, prompts: Sequence[str | Sequence[dict[str, Any]]]) -> list[str]:
-        return [self._text(prompt_to_messages(p)) for p in self._check_list(prompts)]
+        return [self.text_of(prompt_to_messages(p)) for p in self._check_list(prompts)]
 
     @staticmethod
     def _check_list(prompts: Any) -> Any:
@@ -272,14 +265,11 @@ class Routing:
 
     def _nway(self, spec: RouteSpec, messages: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
         """N-way routing records of validated messages lists (see `controller.nway`)."""
-        texts = [self._text(m) for m in messages]
+        texts = [self.text_of(m) for m in messages]
         chars = [prompt_chars(m) for m in messages]
-        records = decisions(spec, self.routers[spec.router], self.models, texts, chars)
+        spend = self.budgets.spend(spec) if spec.policy == "usd" else None
+        records = decisions(spec, self.routers[spec.router], self.models, texts, chars, spend)
         return [{**r, "route_on": self.route_on} for r in records]
-
-    def _emitted(self, event: str, routing: dict[str, Any]) -> dict[str, Any]:
-        self._emit(event, routing)
-        return routing
 
     def decide(
         self,
@@ -294,19 +284,45 @@ class Routing:
         rate, routed model; no LLM call. The target is a `model` string or router +
         threshold / strong_fraction."""
         spec = self.spec(model, router, threshold, strong_fraction)
+        messages = [prompt_to_messages(p) for p in self._check_list(prompts)]
+        texts = [self.text_of(m) for m in messages]
         if spec.policy is not None:
-            messages = [prompt_to_messages(p) for p in self._check_list(prompts)]
-            return [self._emitted("route", r) for r in self._nway(spec, messages)]
-        t = None if spec.budget is not None else self.threshold(spec)
-        texts = self._texts(prompts)
-        records = []
-        for w, text in zip(self.routers[spec.router].win_rate(texts), texts, strict=True):
-            w = float(w)
-            routing = self._decision(spec, self.threshold(spec, w) if t is None else t, w)
-            self._store(routing, text)
-            self._emit("route", routing)
-            records.append(routing)
+            records = self._nway(spec, messages)
+        else:
+            t = None if spec.budget is not None else self.threshold(spec)
+            rates = [float(w) for w in self.routers[spec.router].win_rate(texts)]
+            records = [
+                self._decision(spec, self.threshold(spec, w) if t is None else t, w) for w in rates
+            ]
+        for routing, text in zip(records, texts, strict=True):
+            self.store_decision(routing, text)
+            self.emit("route", routing)
         return records
+
+    def decide_one(self, spec: RouteSpec, messages: list[dict[str, Any]], text: str) -> dict:
+        """The routing record of one chat request (scoring, calibration or budget here)."""
+        if spec.policy is not None:
+            return self._nway(spec, [messages])[0]
+        w = float(self.routers[spec.router].win_rate([text])[0])
+        return self._decision(spec, self.threshold(spec, w), w)
+
+    async def adecide_one(
+        self, spec: RouteSpec, messages: list[dict[str, Any]], text: str
+    ) -> dict[str, Any]:
+        """`decide_one` off the event loop: pair routers score in the router's batcher
+        (with concurrent requests); N-way scoring, calibration and budgets (whose state
+        may be remote) run in a worker thread."""
+        loop = asyncio.get_running_loop()
+        if spec.policy is not None:
+            return await loop.run_in_executor(
+                self._executor(), self.decide_one, spec, messages, text
+            )
+        w = await self._batcher(spec.router).win_rate(text)
+        if spec.threshold is not None:
+            t = spec.threshold
+        else:
+            t = await loop.run_in_executor(self._executor(), self.threshold, spec, w)
+        return self._decision(spec, t, w)
 
     def route_batch(
         self,
@@ -331,7 +347,7 @@ class Routing:
         """Single-prompt wrapper of `route_batch`."""
         return self.route_batch([prompt], router, threshold, strong_fraction=strong_fraction)[0]
 
-    def _text(self, messages: list[dict[str, Any]]) -> str:
+    def text_of(self, messages: list[dict[str, Any]]) -> str:
         return routing_text(messages, self.route_on, self.max_route_chars)
 
     def _decision(self, spec: RouteSpec, threshold: float, win_rate: float) -> dict[str, Any]:
@@ -367,32 +383,34 @@ class Routing:
             )
         return self.feedback_store.add_feedback(id, rating, preference)
 
-    def _store(self, routing: dict[str, Any], text: str) -> None:
-        """Store a decision (with `text` if prompts are stored); errors are logged."""
-        if self.feedback_store is None or "candidates" in routing:
+    def store_decision(self, routing: dict[str, Any], text: str) -> None:
+        """Store a decision (with `text` if prompts are stored; an N-way one with its
+        candidates); errors are logged."""
+        if self.feedback_store is None:
             return
-        router = self.routers[routing["router"]]
         try:
-            self.feedback_store.record_decision(
-                routing, router.strong_model, router.weak_model, text
-            )
+            if "candidates" in routing:
+                self.feedback_store.record_nway(routing, text)
+            else:
+                router = self.routers[routing["router"]]
+                self.feedback_store.record_decision(
+                    routing, router.strong_model, router.weak_model, text
+                )
         except Exception:
             log.exception("feedback store: decision %s was not stored", routing["id"])
 
     def _store_served(self, routing: dict[str, Any]) -> None:
-        if (
-            self.feedback_store is None
-            or not routing.get("served_model")
-            or "candidates" in routing
-        ):
+        served = routing.get("served_model")
+        if self.feedback_store is None or not served:
             return
-        served = "strong" if routing["served_model"] == self.strong.model else "weak"
+        if "candidates" not in routing:  # strong/weak; N-way: the model's name
+            served = "strong" if served == self.strong.model else "weak"
         try:
             self.feedback_store.mark_served(routing["id"], served)
         except Exception:
             log.exception("feedback store: served model of %s was not stored", routing["id"])
 
-    def _emit(self, event: str, routing: dict[str, Any]) -> None:
+    def emit(self, event: str, routing: dict[str, Any]) -> None:
         if event == "completion":
             self._store_served(routing)
         if self.on_decision is None:
@@ -419,13 +437,14 @@ class Routing:
                     self.routing_batches[router][1] += n
 
             per_loop[router] = WinRateBatcher(
-                self.routers[router].win_rate,
-                self._executor(),
-                self.max_batch,
-                count,
-                self.inline_budget_s,
+                self.routers[router].win_rate, self._executor(), on_batch=count, **self.batching
             )
         return per_loop[router]
+
+    def batch_counts(self) -> dict[str, dict[str, int]]:
+        """Routing batches scored so far and their prompts, per router."""
+        with self._lock:
+            return {r: {"batches": b, "prompts": p} for r, (b, p) in self.routing_batches.items()}
 
     def routing_queue(self) -> dict[str, int]:
         """Prompts waiting to be scored, per router (all event loops)."""
@@ -445,7 +464,7 @@ class Routing:
         if self.feedback_store is not None:
             self.feedback_store.close()
 
-    def __enter__(self) -> Routing:
+    def __enter__(self) -> RouterSet:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -2,15 +2,24 @@
 
 `sqlite:///PATH` (the embedded default: one file, WAL journal so several worker processes
 on one machine read and write it at once, 30 s busy wait) or `postgresql://...` (many
-machines; needs the `[postgres]` extra, psycopg 3). Two tables:
+machines; needs the `[postgres]` extra, psycopg 3). Three tables:
 
     routellm_decisions  id (the routing record's id), created_at (unix s), router,
                         strong_model, weak_model (the router's pair), routed_to, routed_model,
                         served_to (strong/weak once an answer was served), win_rate,
                         threshold, prompt (NULL unless the operator stores prompts)
+    routellm_candidates decision_id, rank (0 = the routed model, then the fallback order),
+                        model, quality, p_match_best, expected_cost_usd: every candidate of
+                        an N-way decision, with its estimates and expected cost
     routellm_feedback   decision_id (one feedback per decision), created_at, kind
                         ("rating" | "preference"), rating (in [0, 1]; good = 1, bad = 0),
                         preference ("strong" | "weak" | "tie")
+
+An N-way decision's row has routed_to "nway", strong_model / weak_model the candidates of
+best estimated quality and of least expected cost, win_rate the routed model's quality
+estimate, threshold its policy's lambda (or t), served_to the name of the model that
+answered. `records()` lists strong/weak decisions (training battles), `nway_records()`
+the N-way ones with their candidates.
 
 Feedback on an unknown id is a 404, a second feedback on the same decision a 409, a bad
 value a 400 (`FeedbackError`, a `RoutingError` so the server answers it as JSON).
@@ -28,6 +37,7 @@ from typing import Any
 from routellm_py.controller.model_string import RoutingError
 
 RATINGS = {"good": 1.0, "bad": 0.0}
+CANDIDATE_COLUMNS = ("model", "quality", "p_match_best", "expected_cost_usd")
 PREFERENCES = ("strong", "weak", "tie")
 DECISION_COLUMNS = (
     "id", "created_at", "router", "strong_model", "weak_model", "routed_to", "routed_model",
@@ -40,6 +50,11 @@ SCHEMA = (
         routed_model TEXT NOT NULL, served_to TEXT, win_rate DOUBLE PRECISION NOT NULL,
         threshold DOUBLE PRECISION NOT NULL, prompt TEXT)""",
     "CREATE INDEX IF NOT EXISTS routellm_decisions_created ON routellm_decisions (created_at)",
+    """CREATE TABLE IF NOT EXISTS routellm_candidates (
+        decision_id TEXT NOT NULL REFERENCES routellm_decisions (id), rank INTEGER NOT NULL,
+        model TEXT NOT NULL, quality DOUBLE PRECISION NOT NULL,
+        p_match_best DOUBLE PRECISION NOT NULL, expected_cost_usd DOUBLE PRECISION NOT NULL,
+        PRIMARY KEY (decision_id, rank))""",
     """CREATE TABLE IF NOT EXISTS routellm_feedback (
         decision_id TEXT PRIMARY KEY REFERENCES routellm_decisions (id),
         created_at DOUBLE PRECISION NOT NULL, kind TEXT NOT NULL,
@@ -108,6 +123,23 @@ class FeedbackStore:
                 cur = self._conn.execute(sql, params)
                 return cur.fetchall() if cur.description else []
 
+    def _transaction(self, statements: list[tuple[str, list[tuple]]]) -> list[int]:
+        """Run each (sql, rows) with every row, all in one transaction; rows changed each."""
+        if self.backend == "postgresql":
+            statements = [(sql.replace("?", "%s"), rows) for sql, rows in statements]
+        counts = []
+        with self._lock:
+            if self.backend == "postgresql":
+                with self._conn.transaction(), self._conn.cursor() as cur:
+                    for sql, rows in statements:
+                        cur.executemany(sql, rows)
+                        counts.append(cur.rowcount)
+            else:
+                with self._conn:
+                    for sql, rows in statements:
+                        counts.append(self._conn.executemany(sql, rows).rowcount)
+        return counts
+
     def record_decision(
         self, routing: dict[str, Any], strong_model: str, weak_model: str, prompt: str | None
     ) -> None:
@@ -121,8 +153,36 @@ class FeedbackStore:
         cols = ", ".join(DECISION_COLUMNS)
         self._execute(f"INSERT INTO routellm_decisions ({cols}) VALUES ({marks})", row)
 
+    def record_nway(self, routing: dict[str, Any], prompt: str | None) -> None:
+        """Store one N-way routing record and its candidates (module doc), together."""
+        ranked = routing["candidates"]
+        best = max(ranked, key=lambda c: c["quality"])["model"]
+        cheapest = min(ranked, key=lambda c: c["expected_cost_usd"])["model"]
+        param = routing.get("lambda", routing.get(routing["policy"]))
+        row = (
+            routing["id"], time.time(), routing["router"], best, cheapest, routing["routed_to"],
+            routing["routed_model"], None, float(ranked[0]["quality"]), float(param),
+            prompt if self.store_prompts else None,
+        )  # fmt: skip
+        cols = ", ".join(DECISION_COLUMNS)
+        marks = ", ".join("?" * len(DECISION_COLUMNS))
+        rows = [
+            (routing["id"], rank, *(c[k] for k in CANDIDATE_COLUMNS))
+            for rank, c in enumerate(ranked)
+        ]
+        self._transaction(
+            [
+                (f"INSERT INTO routellm_decisions ({cols}) VALUES ({marks})", [row]),
+                (
+                    f"INSERT INTO routellm_candidates (decision_id, rank, "
+                    f"{', '.join(CANDIDATE_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?)",
+                    rows,
+                ),
+            ]
+        )
+
     def mark_served(self, decision_id: str, served_to: str) -> None:
-        """Record which model ("strong" / "weak") answered the decision."""
+        """Record which model ("strong" / "weak"; N-way: its name) answered the decision."""
         self._execute(
             "UPDATE routellm_decisions SET served_to = ? WHERE id = ?", (served_to, decision_id)
         )
@@ -158,15 +218,32 @@ class FeedbackStore:
             ) from e
         return {"id": decision_id, "kind": kind, "rating": value, "preference": pref}
 
-    def records(self) -> list[dict[str, Any]]:
-        """Every decision with its feedback (kind, rating, preference; None without)."""
+    def records(self, nway: bool = False) -> list[dict[str, Any]]:
+        """Every strong/weak decision (`nway`: every N-way one instead) with its feedback
+        (kind, rating, preference; None without)."""
         cols = ", ".join(f"d.{c}" for c in DECISION_COLUMNS)
         rows = self._execute(
             f"SELECT {cols}, f.kind, f.rating, f.preference FROM routellm_decisions d "
-            "LEFT JOIN routellm_feedback f ON f.decision_id = d.id ORDER BY d.created_at, d.id"
+            "LEFT JOIN routellm_feedback f ON f.decision_id = d.id "
+            f"WHERE d.routed_to {'=' if nway else '<>'} 'nway' ORDER BY d.created_at, d.id"
         )
         names = (*DECISION_COLUMNS, "kind", "rating", "preference")
         return [dict(zip(names, r, strict=True)) for r in rows]
+
+    def nway_records(self) -> list[dict[str, Any]]:
+        """Every N-way decision as `records` has it, plus `candidates`: each candidate's
+        model, quality, p_match_best and expected_cost_usd, routed model first."""
+        found = self.records(nway=True)
+        rows = self._execute(
+            f"SELECT decision_id, {', '.join(CANDIDATE_COLUMNS)} FROM routellm_candidates "
+            "ORDER BY decision_id, rank"
+        )
+        by_id: dict[str, list[dict[str, Any]]] = {}
+        for decision_id, *values in rows:
+            by_id.setdefault(decision_id, []).append(
+                dict(zip(CANDIDATE_COLUMNS, values, strict=True))
+            )
+        return [{**r, "candidates": by_id.get(r["id"], [])} for r in found]
 
     def purge(self, older_than_days: float, now: float | None = None) -> int:
         """Delete decisions (and their feedback) created more than `older_than_days` ago;
@@ -175,21 +252,15 @@ class FeedbackStore:
             raise ValueError(f"older_than_days must be >= 0, got {older_than_days}")
         cutoff = (time.time() if now is None else now) - older_than_days * 86400.0
         old = "SELECT id FROM routellm_decisions WHERE created_at < ?"
-        with self._lock:  # one transaction: no feedback left pointing at a deleted decision
-            sql = [
-                f"DELETE FROM routellm_feedback WHERE decision_id IN ({old})",
-                "DELETE FROM routellm_decisions WHERE created_at < ?",
+        # One transaction: nothing left pointing at a deleted decision.
+        counts = self._transaction(
+            [
+                (f"DELETE FROM routellm_feedback WHERE decision_id IN ({old})", [(cutoff,)]),
+                (f"DELETE FROM routellm_candidates WHERE decision_id IN ({old})", [(cutoff,)]),
+                ("DELETE FROM routellm_decisions WHERE created_at < ?", [(cutoff,)]),
             ]
-            if self.backend == "postgresql":
-                sql = [s.replace("?", "%s") for s in sql]
-                with self._conn.transaction():
-                    self._conn.execute(sql[0], (cutoff,))
-                    n = self._conn.execute(sql[1], (cutoff,)).rowcount
-            else:
-                with self._conn:
-                    self._conn.execute(sql[0], (cutoff,))
-                    n = self._conn.execute(sql[1], (cutoff,)).rowcount
-        return int(n)
+        )
+        return int(counts[-1])
 
     def close(self) -> None:
         with self._lock:

@@ -36,34 +36,37 @@ DEFAULT_STEP = 10.0
 
 
 class BudgetState(Protocol):
-    """The recent decisions of one budget, shared by whoever routes with it."""
+    """The recent decisions of one budget, shared by whoever routes with it. An entry is a
+    tuple: `(win rate, routed strong)` for a `Budget`, `(qualities, costs, chosen)` for a
+    `routellm_py.policy.spend.SpendBudget`."""
 
-    def recent(self) -> list[tuple[float, bool]]:
-        """The last `window` (win rate, routed strong) pairs, oldest first."""
+    def recent(self) -> list[Any]:
+        """The last `window` entries, oldest first."""
 
-    def push(self, win_rate: float, strong: bool) -> None:
+    def push(self, entry: Any) -> None:
         """Record one decision."""
 
     def describe(self) -> dict[str, Any]:
         """Where the state lives and its health (for /stats)."""
 
 
-StateFactory = Callable[[str, int], BudgetState]  # (budget key, window) -> state
+# (budget key, window, kind) -> state; kind: "fraction" (a `Budget`) or "spend".
+StateFactory = Callable[[str, int, str], BudgetState]
 
 
 class LocalState:
-    """In-process window of (win rate, strong) pairs."""
+    """In-process window of entries."""
 
     def __init__(self, window: int = DEFAULT_WINDOW) -> None:
-        self.entries: deque[tuple[float, bool]] = deque(maxlen=window)
+        self.entries: deque[Any] = deque(maxlen=window)
 
-    def recent(self) -> list[tuple[float, bool]]:
+    def recent(self) -> list[Any]:
         return list(self.entries)
 
-    def push(self, win_rate: float, strong: bool) -> None:
-        self.entries.append((win_rate, strong))
+    def push(self, entry: Any) -> None:
+        self.entries.append(entry)
 
-    def replace(self, entries: Sequence[tuple[float, bool]]) -> None:
+    def replace(self, entries: Sequence[Any]) -> None:
         """Take another copy's entries (the newest `window`)."""
         self.entries.clear()
         self.entries.extend(entries)
@@ -72,7 +75,7 @@ class LocalState:
         return {"state": "local"}
 
 
-def local_state(key: str, window: int) -> LocalState:
+def local_state(key: str, window: int, kind: str = "fraction") -> LocalState:
     """The default `StateFactory`: one in-process window per budget."""
     return LocalState(window)
 
@@ -101,8 +104,12 @@ def adaptive_threshold(
     return fraction_threshold(win_rates, aimed_fraction(target, strong, step))
 
 
-class Budget:
-    """One target strong fraction, adapted online (see the module docstring)."""
+class WindowedBudget:
+    """What every online budget holds: its `target` (checked by `check_target`), its
+    `state` (the last `window` decisions; default in-process), the feedback `step`
+    (default `default_step`), and a lock around each decision."""
+
+    default_step = DEFAULT_STEP
 
     def __init__(
         self,
@@ -110,18 +117,33 @@ class Budget:
         state: BudgetState | None = None,
         *,
         window: int = DEFAULT_WINDOW,
-        step: float = DEFAULT_STEP,
+        step: float | None = None,
     ) -> None:
-        if not 0.0 <= target <= 1.0:
-            raise ValueError(f"budget target must be a strong fraction in [0, 1], got {target}")
+        step = self.default_step if step is None else step
         if window < 2 or not step > 0:
             raise ValueError(f"need window >= 2 and step > 0, got {window} and {step}")
-        self.target = float(target)
+        self.target = self.check_target(float(target))
         self.window = window
         self.step = float(step)
         self.state: BudgetState = state if state is not None else LocalState(window)
-        self.threshold = float("nan")  # the last decision's alpha
         self._lock = threading.Lock()
+
+    @staticmethod
+    def check_target(target: float) -> float:
+        """`target` if valid, else a ValueError saying what is."""
+        raise NotImplementedError
+
+
+class Budget(WindowedBudget):
+    """One target strong fraction, adapted online (see the module docstring)."""
+
+    threshold = float("nan")  # the last decision's alpha
+
+    @staticmethod
+    def check_target(target: float) -> float:
+        if not 0.0 <= target <= 1.0:
+            raise ValueError(f"budget target must be a strong fraction in [0, 1], got {target}")
+        return target
 
     def decide(self, win_rate: float) -> float:
         """The threshold for a request with this win rate (strong iff win_rate >= it);
@@ -131,7 +153,7 @@ class Budget:
             rates = np.array([w for w, _ in past] + [win_rate], dtype=np.float64)
             strong = np.array([s for _, s in past], dtype=bool)
             self.threshold = adaptive_threshold(rates, strong, self.target, self.step)
-            self.state.push(float(win_rate), bool(win_rate >= self.threshold))
+            self.state.push((float(win_rate), bool(win_rate >= self.threshold)))
             return self.threshold
 
     def snapshot(self) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -37,9 +38,12 @@ def drift_prompts(n: int = 4000, data_dir: str | Path | None = None, seed: int =
     return [prompts[i] for i in np.concatenate(halves)]
 
 
-def window_fractions(strong: Sequence[bool], window: int = 500, start: int = 200) -> np.ndarray:
-    """Realised strong fraction of every `window`-request window starting at or after
-    request `start` (a sliding window, one per start position)."""
+def window_fractions(
+    strong: Sequence[bool] | np.ndarray, window: int = 500, start: int = 200
+) -> np.ndarray:
+    """Realised strong fraction (of booleans; of numbers such as spend: the mean) of every
+    `window`-request window starting at or after request `start` (a sliding window, one
+    per start position)."""
     s = np.concatenate([[0], np.cumsum(np.asarray(strong, dtype=np.float64))])
     starts = np.arange(start, len(strong) - window + 1)
     return (s[starts + window] - s[starts]) / window
@@ -48,3 +52,38 @@ def window_fractions(strong: Sequence[bool], window: int = 500, start: int = 200
 def replay(win_rates: Sequence[float], decide: Callable[[float], float]) -> np.ndarray:
     """Route each win rate in turn with `decide` (win rate -> threshold); the decisions."""
     return np.array([w >= decide(float(w)) for w in win_rates], dtype=bool)
+
+
+def replay_spend(
+    quality: np.ndarray, cost: np.ndarray, decide: Callable[[np.ndarray, np.ndarray], float]
+) -> np.ndarray:
+    """Route each request (rows of (n, m) estimates and expected costs) with `decide`
+    ((quality, cost) -> lambda of best quality - lambda x cost); the chosen models' costs."""
+    from routellm_py.policy.spend import chosen_costs
+
+    return np.array(
+        [
+            chosen_costs(q[None], c[None], decide(q, c))[0]
+            for q, c in zip(quality, cost, strict=True)
+        ]
+    )
+
+
+def nway_stream(
+    router: Any,
+    models: Sequence[str],
+    prices: Sequence[Any],
+    output_tokens: float,
+    n: int = 4000,
+    data_dir: str | Path | None = None,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Quality estimates and expected costs (n, m) of the drift stream for N-way routing:
+    `router.model_scores` for `models` (names the router knows), `prices` (`Price` each),
+    the same expected answer length for every model (`policy.nway.expected_cost`)."""
+    from routellm_py.policy.nway import estimate_tokens, estimates_from_scores, expected_cost
+
+    prompts = drift_prompts(n, data_dir, seed)
+    quality, _ = estimates_from_scores(router.model_scores(prompts, list(models)))
+    tokens = np.array([estimate_tokens(len(p)) for p in prompts])
+    return quality, expected_cost(tokens, list(prices), [output_tokens] * len(models))

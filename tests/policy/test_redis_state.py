@@ -21,10 +21,12 @@ import httpx
 import numpy as np
 import pytest
 
+from routellm_py.controller.counters import RedisCounters, summarise
 from routellm_py.policy.budget import Budget
 from routellm_py.policy.drift import drift_prompts, window_fractions
-from routellm_py.policy.redis_state import RedisState, redis_state_factory
+from routellm_py.policy.redis_state import RedisState, redis_client, redis_state_factory
 from routellm_py.routers.base import load_router
+from tests.upstream import Upstream
 
 REDIS_URL = os.environ.get("ROUTELLM_PY_REDIS", "redis://127.0.0.1:6379/0")
 REQUIRE = os.environ.get("ROUTELLM_PY_REQUIRE_SERVICES") == "1"
@@ -77,16 +79,19 @@ def start_redis(port: int) -> subprocess.Popen:
     pytest.fail(f"redis-server on port {port} did not start")
 
 
-def test_two_workers_share_one_budget(shared_redis, data_dir, tmp_path) -> None:
+def test_two_workers_share_one_budget_and_their_stats(shared_redis, data_dir, tmp_path) -> None:
     client, prefix = shared_redis
     port = free_port()
+    up = Upstream().start()
     env = {
         **os.environ,
         "ROUTELLM_PY_DATA": str(data_dir),
         "ROUTELLM_PY_BUDGET_PREFIX": prefix,
+        "OPENAI_API_KEY": "sk-test",
     }
     cmd = [sys.executable, "-m", "routellm_py.cli", "serve", "--routers", "length"]
-    cmd += ["--strong-model", "strong-m", "--weak-model", "weak-m", "--port", str(port)]
+    cmd += ["--strong-model", "openai/strong-m", "--weak-model", "openai/weak-m"]
+    cmd += ["--api-base", up.base_url, "--port", str(port)]
     cmd += ["--workers", "2", "--state", REDIS_URL, "--log-level", "warning"]
     log = (tmp_path / "serve.log").open("w")
     server = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -119,10 +124,28 @@ def test_two_workers_share_one_budget(shared_redis, data_dir, tmp_path) -> None:
         stats = httpx.get(f"{base}/stats", timeout=5).json()["budgets"]["router-length-b0.3"]
         assert stats["state"] == "redis" and stats["redis_ok"]
         assert stats["shared_counts"] == {"decisions": 2000, "strong": sum(strong)}
+        # Chat completions on new connections, then /stats of each worker: both show all.
+        routed = []
+        for prompt in prompts[:40]:
+            body = {"model": "router-length-0.5", "messages": [{"role": "user", "content": prompt}]}
+            r = httpx.post(f"{base}/v1/chat/completions", json=body, timeout=30)
+            assert r.status_code == 200, r.text
+            routed.append(r.json()["routing"]["served_model"])
+        expected = {m: routed.count(m) for m in set(routed)}
+        seen, deadline = {}, time.monotonic() + 60
+        while set(seen) != pids:
+            assert time.monotonic() < deadline, "a worker did not answer /stats"
+            stats = httpx.get(f"{base}/stats", timeout=5).json()
+            seen[stats["pid"]] = stats
+        for stats in seen.values():
+            assert stats["counters"]["state"] == "redis" and stats["served"] == expected
+            assert stats["routed"]["length"] == expected
+            assert sum(stats["routed_fraction"]["length"].values()) == pytest.approx(1.0)
     finally:
         server.terminate()
         server.wait(20)
         log.close()
+        up.stop()
 
 
 def test_redis_outage_routes_locally_logs_once_and_resyncs(data_dir, caplog) -> None:
@@ -186,3 +209,54 @@ def test_a_silent_redis_costs_one_timeout_then_nothing(caplog) -> None:
     assert max(times[1:]) < 0.05  # on local state, no further waits
     assert len([r for r in caplog.records if "unreachable" in r.getMessage()]) == 1
     assert budget.state.describe()["redis_ok"] is False
+
+
+def test_counters_are_shared_through_redis(shared_redis) -> None:
+    """Two processes' counters (two clients, one prefix) add up in either one's snapshot."""
+    client, prefix = shared_redis
+    a, b = (RedisCounters(redis_client(REDIS_URL, timeout=1.0), prefix) for _ in range(2))
+    for _ in range(3):
+        a.incr("served", "openai/strong-m")
+    b.incr("served", "openai/strong-m")
+    b.incr("routed:mf", "openai/weak-m", 2)
+    b.incr("cancelled", "")
+    expected = {
+        "served": {"openai/strong-m": 4},
+        "routed:mf": {"openai/weak-m": 2},
+        "cancelled": {"": 1},
+    }
+    assert a.snapshot() == b.snapshot() == expected
+    assert summarise(a.snapshot())["routed_fraction"] == {"mf": {"openai/weak-m": 1.0}}
+    assert int(client.hget(f"{prefix}stats:served", "openai/strong-m")) == 4
+    assert a.describe() == {"state": "redis", "redis_ok": True, "redis_outages": 0}
+
+
+def test_counters_survive_an_outage_and_resync(caplog) -> None:
+    port = free_port()
+    proc = start_redis(port)
+    client = redis_client(f"redis://127.0.0.1:{port}/0", timeout=0.05)
+    counters = RedisCounters(client, prefix="", retry_s=0.2)
+    caplog.set_level(logging.WARNING, logger="routellm_py.policy")
+    try:
+        for _ in range(5):
+            counters.incr("served", "m")
+        proc.kill()
+        proc.wait()
+        for _ in range(7):  # Redis is gone: counted here, logged once
+            counters.incr("served", "m")
+            counters.incr("failed", "m")
+        assert counters.snapshot() == {"served": {"m": 12}, "failed": {"m": 7}}
+        assert not counters.describe()["redis_ok"]
+        proc = start_redis(port)  # empty: no persistence
+        time.sleep(0.25)  # the retry interval
+        assert counters.snapshot() == {"served": {"m": 7}, "failed": {"m": 7}}  # resynced
+        assert counters.describe() == {"state": "redis", "redis_ok": True, "redis_outages": 1}
+        fresh = redis.Redis(port=port)
+        assert int(fresh.hget("stats:failed", "m")) == 7
+        down = [r for r in caplog.records if "unreachable" in r.getMessage()]
+        back = [r for r in caplog.records if "is back" in r.getMessage()]
+        assert len(down) == 1 and "counters" in down[0].getMessage()
+        assert len(back) == 1 and "14 local counts resynced" in back[0].getMessage()
+    finally:
+        proc.kill()
+        proc.wait()

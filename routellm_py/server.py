@@ -57,7 +57,6 @@ FEEDBACK_KEYS = ("id", "rating", "preference")
 # equal timeouts (uvicorn's default is 5 s) a request sent just as the server closes the
 # connection is lost (a ReadError in the client; seen under load in benchmarks/server_load).
 KEEP_ALIVE_S = 30
-API_KEY_ENV = "ROUTELLM_PY_API_KEY"
 
 _NUMBER = (int, float)
 # OpenAI chat-completion parameters forwarded to the model, with their JSON types.

@@ -31,11 +31,10 @@ import shlex
 from pathlib import Path
 from typing import Any
 
+from routellm_py._util import API_KEY_ENV, SERVE_ARGS_ENV
 from routellm_py.cli.common import add_data_dir, split_list
-from routellm_py.server import API_KEY_ENV, BODY_TIMEOUT_S
+from routellm_py.server import BODY_TIMEOUT_S
 from routellm_py.server_guard import DEFAULT_MAX_CONCURRENCY, HEADER_TIMEOUT_S
-
-ARGS_ENV = "ROUTELLM_PY_SERVE_ARGS"
 
 
 def add_bind_options(p: argparse.ArgumentParser) -> None:
@@ -249,7 +248,7 @@ def app_factory() -> Any:
 
     parser = argparse.ArgumentParser(prog="routellm-py")
     add_parser(parser.add_subparsers())
-    args = parser.parse_args(["serve", *shlex.split(os.environ.get(ARGS_ENV, ""))])
+    args = parser.parse_args(["serve", *shlex.split(os.environ.get(SERVE_ARGS_ENV, ""))])
     hosts = served_hosts(args.host, args.allowed_hosts)
     return create_app(
         Controller(**controller_kwargs(args)), allowed_hosts=hosts, **app_kwargs(args)

@@ -15,10 +15,10 @@ import os
 from pathlib import Path
 from typing import Any
 
+from routellm_py._util import API_KEY_ENV
 from routellm_py.cli import serve
 from routellm_py.cli.common import add_data_dir, split_list
 from routellm_py.data.aliases import DEFAULT_STRONG, DEFAULT_WEAK
-from routellm_py.server import API_KEY_ENV
 
 
 def serve_defaults() -> dict[str, Any]:

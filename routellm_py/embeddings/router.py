@@ -10,7 +10,6 @@ Ties (explicit choice, a constructor parameter of both routers):
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sys
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from routellm_py._util import atomic_path, atomic_write, text_uniform
 from routellm_py.data.aliases import DEFAULT_STRONG, DEFAULT_WEAK
 from routellm_py.data.battles import Battles
 from routellm_py.embeddings.encoders import DEFAULT_SPEC, Encoder, get_encoder
@@ -104,11 +104,7 @@ def validation_mask(prompts: list[str], fraction: float, seed: int) -> np.ndarra
     `fraction`, so the split does not depend on order and never splits a prompt's battles."""
     if not 0.0 <= fraction < 1.0:
         raise ValueError(f"val_fraction must be in [0, 1), got {fraction}")
-    u = [
-        int.from_bytes(hashlib.sha256(f"{seed}\x00{p}".encode()).digest()[:8], "little") / 2.0**64
-        for p in prompts
-    ]
-    return np.asarray(u) < fraction
+    return np.array([text_uniform(p, seed) for p in prompts]) < fraction
 
 
 def print_report(name: str, report: dict[str, Any]) -> None:
@@ -203,18 +199,15 @@ class EmbeddingRouter(Router):
         from safetensors.numpy import save_file
 
         self._require_fitted()
-        tmp = directory / f"{self.state_name}.safetensors.tmp"
-        save_file({k: np.ascontiguousarray(v) for k, v in tensors.items()}, str(tmp))
-        tmp.replace(directory / f"{self.state_name}.safetensors")
+        with atomic_path(directory / f"{self.state_name}.safetensors") as tmp:
+            save_file({k: np.ascontiguousarray(v) for k, v in tensors.items()}, str(tmp))
         meta = {
             "encoder": self.encoder_config,
             "text_policy": self.policy.to_dict(),
             "training": self.training_report,
             **meta,
         }
-        tmp_json = directory / f"{self.state_name}.json.tmp"
-        tmp_json.write_text(json.dumps(meta, indent=1) + "\n")
-        tmp_json.replace(directory / f"{self.state_name}.json")
+        atomic_write(directory / f"{self.state_name}.json", json.dumps(meta, indent=1) + "\n")
 
     def _read_state(self, directory: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         from safetensors.numpy import load_file

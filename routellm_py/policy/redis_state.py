@@ -21,6 +21,7 @@ import threading
 import time
 from typing import Any
 
+from routellm_py._util import BUDGET_PREFIX_ENV
 from routellm_py.policy.budget import LocalState, StateFactory
 
 log = logging.getLogger("routellm_py.policy")
@@ -28,7 +29,6 @@ log = logging.getLogger("routellm_py.policy")
 DEFAULT_TIMEOUT_S = 0.05
 DEFAULT_RETRY_S = 1.0
 DEFAULT_PREFIX = "routellm:budget:"
-PREFIX_ENV = "ROUTELLM_PY_BUDGET_PREFIX"  # separates deployments sharing one Redis
 
 
 def _encode(win_rate: float, strong: bool) -> str:
@@ -152,7 +152,7 @@ def redis_state_factory(
 ) -> StateFactory:
     """A `StateFactory` keeping every budget in the Redis at `url` (redis://HOST:PORT/DB),
     under key `prefix` (default: $ROUTELLM_PY_BUDGET_PREFIX, else `routellm:budget:`)."""
-    prefix = prefix if prefix is not None else os.environ.get(PREFIX_ENV, DEFAULT_PREFIX)
+    prefix = prefix if prefix is not None else os.environ.get(BUDGET_PREFIX_ENV, DEFAULT_PREFIX)
     if not url.startswith(("redis://", "rediss://", "unix://")):
         raise ValueError(f"state URL must look like redis://HOST:PORT/DB, got {url!r}")
     if not timeout > 0 or retry_s < 0:

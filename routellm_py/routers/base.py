@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import numpy as np
 
+from routellm_py._util import ALLOW_REMOTE_ENV, ROUTERS_ENV, atomic_write
 from routellm_py.data.aliases import DEFAULT_STRONG, DEFAULT_WEAK, canonical_model
 
 if TYPE_CHECKING:
@@ -41,7 +42,6 @@ ENTRY_POINT_GROUP = "routellm_py.routers"
 # Installed package that holds the shipped checkpoints (the repository's `routers/`).
 CHECKPOINT_PACKAGE = "routellm_py_checkpoints"
 HUB_PREFIX = "hf:"
-ALLOW_REMOTE_ENV = "ROUTELLM_PY_ALLOW_REMOTE_ENCODER"
 _CHUNK = 1 << 24  # elements per NaN check, so a large tensor is scanned in bounded memory
 
 _REGISTRY: dict[str, type[Router]] = {}
@@ -247,8 +247,8 @@ class Router(ABC):
             "params": self.get_params(),
             "provenance": self.provenance,
         }
-        _atomic_write(d / CONFIG_FILE, json.dumps(config, indent=2, default=str) + "\n")
-        _atomic_write(d / CARD_FILE, card if card is not None else self.model_card())
+        atomic_write(d / CONFIG_FILE, json.dumps(config, indent=2, default=str) + "\n")
+        atomic_write(d / CARD_FILE, card if card is not None else self.model_card())
         self.checkpoint_dir = d
         return d
 
@@ -428,12 +428,6 @@ def _nan_tensor(path: Path) -> str | None:
     return None
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
-
-
 def checkpoint_roots() -> list[Path]:
     """Where checkpoint names are looked up, in order: the directories in
     `$ROUTELLM_PY_ROUTERS` (os.pathsep-separated) if it is set, and only those; else the
@@ -442,7 +436,7 @@ def checkpoint_roots() -> list[Path]:
     import importlib.util
     import os
 
-    env = os.environ.get("ROUTELLM_PY_ROUTERS")
+    env = os.environ.get(ROUTERS_ENV)
     if env:
         return [Path(p) for p in env.split(os.pathsep) if p]
     roots = []

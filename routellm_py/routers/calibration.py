@@ -243,15 +243,16 @@ def calibration_card(info: dict[str, Any]) -> str:
 def write_calibration(directory: str | Path, calibrator: Calibrator, info: dict[str, Any]) -> Path:
     """Write `calibration.json` (calibrator + `info`) into a checkpoint and put its
     "## Calibration" section in the checkpoint's README.md (replacing an older one)."""
-    from routellm_py.routers.base import CARD_FILE, _atomic_write
+    from routellm_py._util import atomic_write
+    from routellm_py.routers.base import CARD_FILE
 
     d = Path(directory)
     record = {"format_version": 1, **calibrator.to_dict(), **info}
-    _atomic_write(d / CALIBRATION_FILE, json.dumps(record, indent=2) + "\n")
+    atomic_write(d / CALIBRATION_FILE, json.dumps(record, indent=2) + "\n")
     card_path = d / CARD_FILE
     card = card_path.read_text() if card_path.is_file() else ""
     card = re.sub(r"\n?## Calibration\n.*?(?=\n## |\Z)", "", card, flags=re.S).rstrip("\n")
-    _atomic_write(card_path, (card + "\n\n" if card else "") + calibration_card(record))
+    atomic_write(card_path, (card + "\n\n" if card else "") + calibration_card(record))
     return d / CALIBRATION_FILE
 
 

@@ -1,5 +1,6 @@
-"""Shared plumbing with no heavy imports: environment-variable names, atomic writes, sha256
-hashing, a text-hash uniform draw and the offline litellm import.
+"""Shared plumbing with no heavy imports: environment-variable names, the checkpoint file
+names and error, atomic writes, sha256 hashing, a text-hash uniform draw and the offline
+litellm import.
 
 Atomic write: write to a temporary file in the target's own directory, then `os.replace`
 it onto the target (atomic on POSIX and Windows within one file system), so a reader sees
@@ -30,6 +31,17 @@ API_KEY_ENV = "ROUTELLM_PY_API_KEY"  # bearer token the server requires
 SERVE_ARGS_ENV = "ROUTELLM_PY_SERVE_ARGS"  # serve flags for `uvicorn --factory`
 BUDGET_PREFIX_ENV = "ROUTELLM_PY_BUDGET_PREFIX"  # Redis key prefix of the budget state
 LITELLM_OFFLINE_ENV = "LITELLM_LOCAL_MODEL_COST_MAP"  # litellm's switch to its bundled prices
+
+# The names of a router checkpoint directory, shared by `routers.base` (which reads and
+# writes checkpoints) and `hub` (which fetches and pushes them) without either importing
+# the other's module.
+CONFIG_FILE = "config.json"
+CARD_FILE = "README.md"
+HUB_PREFIX = "hf:"
+
+
+class CheckpointError(ValueError):
+    """A checkpoint directory is missing, corrupt or written by another router."""
 
 
 def cache_root() -> Path:

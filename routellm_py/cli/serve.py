@@ -33,8 +33,8 @@ from typing import Any
 
 from routellm_py._util import API_KEY_ENV, SERVE_ARGS_ENV
 from routellm_py.cli.common import add_data_dir, split_list
-from routellm_py.server import BODY_TIMEOUT_S
 from routellm_py.server_guard import DEFAULT_MAX_CONCURRENCY, HEADER_TIMEOUT_S
+from routellm_py.server_http import BODY_TIMEOUT_S, DEFAULT_MAX_BODY_BYTES
 
 
 def add_bind_options(p: argparse.ArgumentParser) -> None:
@@ -229,8 +229,6 @@ def controller_kwargs(args: argparse.Namespace) -> dict[str, Any]:
 
 def app_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     """`create_app` keyword arguments from the flags."""
-    from routellm_py.server import DEFAULT_MAX_BODY_BYTES
-
     return {
         "api_key": args.api_key or os.environ.get(API_KEY_ENV) or None,
         "max_body_bytes": args.max_body_bytes or DEFAULT_MAX_BODY_BYTES,

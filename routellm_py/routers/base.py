@@ -28,20 +28,25 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import numpy as np
 
-from routellm_py._util import ALLOW_REMOTE_ENV, ROUTERS_ENV, atomic_write
+from routellm_py._util import (
+    ALLOW_REMOTE_ENV,
+    CARD_FILE,
+    CONFIG_FILE,
+    HUB_PREFIX,
+    ROUTERS_ENV,
+    CheckpointError,
+    atomic_write,
+)
 from routellm_py.data.aliases import DEFAULT_STRONG, DEFAULT_WEAK, canonical_model
 
 if TYPE_CHECKING:
     from routellm_py.routers.calibration import Calibrator
 
 FORMAT_VERSION = 1
-CONFIG_FILE = "config.json"
-CARD_FILE = "README.md"
 # Third-party routers: `[project.entry-points."routellm_py.routers"] NAME = "pkg.mod:Class"`.
 ENTRY_POINT_GROUP = "routellm_py.routers"
 # Installed package that holds the shipped checkpoints (the repository's `routers/`).
 CHECKPOINT_PACKAGE = "routellm_py_checkpoints"
-HUB_PREFIX = "hf:"
 _CHUNK = 1 << 24  # elements per NaN check, so a large tensor is scanned in bounded memory
 
 _REGISTRY: dict[str, type[Router]] = {}
@@ -58,10 +63,6 @@ _BUILTIN_MODULES = {
 }
 
 R = TypeVar("R", bound="Router")
-
-
-class CheckpointError(ValueError):
-    """A checkpoint directory is missing, corrupt or written by another router."""
 
 
 def register(name: str) -> Callable[[type[R]], type[R]]:

@@ -20,10 +20,12 @@ No `from __future__ import annotations`: FastAPI reads the handlers' annotations
 import asyncio
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from routellm_py.controller import Controller
-from routellm_py.server import DEFAULT_MAX_BODY_BYTES, MAX_ROUTE_BATCH, ApiError, read_json
+from routellm_py.server_http import DEFAULT_MAX_BODY_BYTES, MAX_ROUTE_BATCH, ApiError, read_json
+
+if TYPE_CHECKING:
+    from routellm_py.controller import Controller
 
 STATIC = Path(__file__).with_name("static")
 PAGES = {"/ui/": "playground.html", "/ui/bench": "bench.html", "/ui/dashboard": "dashboard.html"}
@@ -67,7 +69,7 @@ def check_threshold_request(body: Any) -> tuple[list[float], float]:
     return [float(w) for w in rates], float(f)
 
 
-def mount_ui(app: Any, controller: Controller, authorize: Any) -> None:
+def mount_ui(app: Any, controller: "Controller", authorize: Any) -> None:
     """Add the pages, their assets (`/ui/static/...`) and JSON endpoints to `app`;
     `authorize(request)` raises the server's 401 unless the request carries the key."""
     from fastapi import Request

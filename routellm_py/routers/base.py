@@ -450,12 +450,6 @@ def checkpoint_roots() -> list[Path]:
     return roots
 
 
-def default_checkpoint_root() -> Path:
-    """The first of `checkpoint_roots()`: where `train` suggests writing a new checkpoint."""
-    roots = checkpoint_roots()
-    return roots[0] if roots else Path("routers")
-
-
 def find_checkpoint(name: str) -> Path | None:
     """The first `ROOT/name` holding a config.json, over `checkpoint_roots()`."""
     for root in checkpoint_roots():

@@ -290,7 +290,7 @@ def write_causal_checkpoint(d: Path) -> None:
     from transformers import AutoTokenizer, LlamaForCausalLM
 
     from routellm_py.embeddings.encoders import bundled_minilm_path
-    from routellm_py.training.testing import tiny_config
+    from tests.tiny_models import tiny_config
 
     tok = AutoTokenizer.from_pretrained(bundled_minilm_path())
     headers = ["<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>"]

@@ -15,7 +15,7 @@ from routellm_py.data.aliases import DEFAULT_STRONG as S  # noqa: E402
 from routellm_py.data.aliases import DEFAULT_WEAK as W  # noqa: E402
 from routellm_py.routers.base import CheckpointError, load_router  # noqa: E402
 from routellm_py.routers.bert import BertRouter  # noqa: E402
-from routellm_py.training.testing import (  # noqa: E402
+from tests.tiny_models import (  # noqa: E402
     FRUIT,
     VEHICLES,
     tiny_config,

@@ -20,7 +20,7 @@ from routellm_py.routers.base import load_router  # noqa: E402
 from routellm_py.routers.causal_llm import CausalLLMRouter, resolve_causal_backbone  # noqa: E402
 from routellm_py.training.classifier import pad_batch  # noqa: E402
 from routellm_py.training.label_lm import ChatPromptTokenizer, LabelTokenLM  # noqa: E402
-from routellm_py.training.testing import (  # noqa: E402
+from tests.tiny_models import (  # noqa: E402
     FRUIT,
     VEHICLES,
     tiny_config,

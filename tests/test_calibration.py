@@ -95,7 +95,6 @@ def test_calibrate_random_router_on_given_prompts(tmp_path, monkeypatch):
 
 
 def test_default_prompts_exclude_benchmarks(data_dir):
-    pytest.importorskip("routellm_py.data.sources")
     from routellm_py.data.benchmarks import load_benchmark
 
     prompts = C.default_calibration_prompts(data_dir)

@@ -10,6 +10,7 @@ the old file or the new one, never a part, and a crash leaves only a `*.tmp` beh
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import secrets
 import shutil
@@ -74,6 +75,18 @@ def atomic_write(path: str | Path, data: str | bytes) -> None:
             tmp.write_text(data, encoding="utf-8")
         else:
             tmp.write_bytes(data)
+
+
+def json_object(text: str | bytes, where: str, error: type[Exception] = ValueError) -> Any:
+    """`text` parsed as a JSON object (dict); invalid JSON or any other JSON value raises
+    `error` with a message that starts with `where`."""
+    try:
+        value = json.loads(text)
+    except ValueError as e:  # JSONDecodeError, or bytes that are not UTF-8
+        raise error(f"{where}: not valid JSON ({e})") from e
+    if not isinstance(value, dict):
+        raise error(f"{where}: expected a JSON object, got {value!r:.60}")
+    return value
 
 
 def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:

@@ -17,12 +17,11 @@ and imports nothing from it: a router is pushed from its `checkpoint_dir`.
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from routellm_py._util import CARD_FILE, CONFIG_FILE, HUB_PREFIX, CheckpointError
+from routellm_py._util import CARD_FILE, CONFIG_FILE, HUB_PREFIX, CheckpointError, json_object
 
 if TYPE_CHECKING:
     from routellm_py.routers.base import Router
@@ -167,10 +166,7 @@ def push_to_hub(
 def _router_name(directory: Path) -> str:
     """The `router` field of a checkpoint's config.json (CheckpointError if unreadable)."""
     path = directory / CONFIG_FILE
-    try:
-        config = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as e:
-        raise CheckpointError(f"{path} is not readable JSON: {e}") from e
-    if not isinstance(config, dict) or not isinstance(config.get("router"), str):
+    config = json_object(path.read_bytes(), str(path), CheckpointError)
+    if not isinstance(config.get("router"), str):
         raise CheckpointError(f"{path} names no router: re-save the checkpoint with Router.save")
     return config["router"]

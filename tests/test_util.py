@@ -12,6 +12,7 @@ from routellm_py._util import (
     atomic_path,
     atomic_write,
     cache_root,
+    json_object,
     sha256_file,
     text_uniform,
 )
@@ -76,3 +77,14 @@ def test_cache_root_follows_the_environment(monkeypatch, tmp_path: Path) -> None
     assert cache_root() == tmp_path
     monkeypatch.delenv(CACHE_ENV)
     assert cache_root() == Path.home() / ".cache" / "routellm_py"
+
+
+def test_json_object_names_the_place_and_the_problem() -> None:
+    assert json_object('{"a": 1}', "cfg.json") == {"a": 1}
+    assert json_object(b'{"b": [2]}', "cfg.json") == {"b": [2]}
+    with pytest.raises(ValueError, match=r"^cfg.json: not valid JSON \(Expecting"):
+        json_object("{nope", "cfg.json")
+    with pytest.raises(KeyError, match=r"f.jsonl: line 3: expected a JSON object, got \[1, 2\]"):
+        json_object("[1, 2]", "f.jsonl: line 3", KeyError)
+    with pytest.raises(ValueError, match="not valid JSON"):
+        json_object(b"\xff\xfe", "bin")

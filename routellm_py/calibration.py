@@ -26,12 +26,13 @@ from typing import Any
 
 import numpy as np
 
+from routellm_py._util import atomic_write
 from routellm_py.metrics import (
     relative_quality_drop,
     routed_curve,
     routing_points,
 )
-from routellm_py.routers.base import QUANTILES_FILE, Router, _atomic_write
+from routellm_py.routers.base import QUANTILES_FILE, Router
 from routellm_py.routers.calibration import calibrator_digest
 
 GRID = 1001  # strong fractions 0, 0.001, ..., 1
@@ -185,7 +186,7 @@ def read_quantiles(directory: str | Path) -> WinRateQuantiles | None:
 def write_quantiles(directory: str | Path, quantiles: WinRateQuantiles) -> Path:
     """Write `win_rate_quantiles.json` into a checkpoint (atomically: tmp + rename)."""
     path = Path(directory) / QUANTILES_FILE
-    _atomic_write(path, json.dumps(quantiles.to_dict(), indent=1) + "\n")
+    atomic_write(path, json.dumps(quantiles.to_dict(), indent=1) + "\n")
     return path
 
 

@@ -10,21 +10,21 @@ revision loads without network.
 
 Pushing: `push_to_hub(router_or_dir, "OWNER/NAME")` uploads the checkpoint files with its
 model card as the repository's README.md (`HfApi.create_repo` + `HfApi.upload_folder`).
+
+This module sits below `routers.base` (whose `load_router` fetches `hf:` specs through it)
+and imports nothing from it: a router is pushed from its `checkpoint_dir`.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from routellm_py.routers.base import (
-    CARD_FILE,
-    CONFIG_FILE,
-    HUB_PREFIX,
-    CheckpointError,
-    Router,
-    read_config,
-)
+from routellm_py._util import CARD_FILE, CONFIG_FILE, HUB_PREFIX, CheckpointError, json_object
+
+if TYPE_CHECKING:
+    from routellm_py.routers.base import Router
 
 # Files of a checkpoint directory that are never uploaded: partial writes and OS litter.
 SKIP_SUFFIXES = (".tmp", ".lock", ".pyc")
@@ -139,18 +139,19 @@ def push_to_hub(
     (save it first); the model card README.md becomes the repository's README."""
     from huggingface_hub import HfApi, constants
 
-    if isinstance(router_or_dir, Router):
-        if router_or_dir.checkpoint_dir is None:
-            raise CheckpointError("this router has no checkpoint directory: call save(DIR) first")
-        directory = Path(router_or_dir.checkpoint_dir)
-    else:
+    if isinstance(router_or_dir, str | os.PathLike):
         directory = Path(router_or_dir)
+    elif router_or_dir.checkpoint_dir is None:
+        raise CheckpointError("this router has no checkpoint directory: call save(DIR) first")
+    else:
+        directory = Path(router_or_dir.checkpoint_dir)
     repo_id = repo_id.removeprefix(HUB_PREFIX)
     if repo_id.count("/") != 1:
         raise ValueError(f"repo id {repo_id!r} must be OWNER/NAME")
     if constants.HF_HUB_OFFLINE:
         raise CheckpointError("HF_HUB_OFFLINE=1 forbids uploading; unset it to push")
     files = upload_set(directory)
+    name = _router_name(directory)
     api = HfApi(endpoint=endpoint, token=token)
     api.create_repo(repo_id, private=private, exist_ok=True)
     return api.upload_folder(
@@ -158,5 +159,14 @@ def push_to_hub(
         folder_path=directory,
         revision=revision,
         allow_patterns=files,
-        commit_message=commit_message or f"Upload {read_config(directory)['router']} router",
+        commit_message=commit_message or f"Upload {name} router",
     )
+
+
+def _router_name(directory: Path) -> str:
+    """The `router` field of a checkpoint's config.json (CheckpointError if unreadable)."""
+    path = directory / CONFIG_FILE
+    config = json_object(path.read_bytes(), str(path), CheckpointError)
+    if not isinstance(config.get("router"), str):
+        raise CheckpointError(f"{path} names no router: re-save the checkpoint with Router.save")
+    return config["router"]

@@ -60,7 +60,6 @@ or both wrong); leaving them out would measure a different quantity than the rou
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -471,10 +470,10 @@ def estimate_input_tokens(prompts: Sequence[str]) -> float:
 
 def price_per_token(model: str) -> tuple[float, float]:
     """(input, output) USD per token from litellm's offline price map."""
+    from routellm_py._util import offline_litellm
     from routellm_py.data.aliases import canonical_model
 
-    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # never fetch prices online
-    import litellm
+    litellm = offline_litellm()
 
     name = LITELLM_PRICE_NAMES.get(canonical_model(model), canonical_model(model))
     entry = litellm.model_cost.get(name)

@@ -24,7 +24,6 @@ The two engines give the same rows (tested).
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import sys
 from collections.abc import Iterator, Sequence
@@ -33,6 +32,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from routellm_py._util import atomic_path, atomic_write
 
 ENGINES = ("local", "ray")
 PARTS_SUFFIX = ".parts"
@@ -148,21 +149,18 @@ def _score_local(
         if k not in done:
             scorer = scorer or RouterScorer(*scorer_args)
             table = _scored_table(scorer(batch), row)
-            tmp = _part(parts, k).with_suffix(".tmp")
-            pq.write_table(table, tmp)
-            os.replace(tmp, _part(parts, k))
+            with atomic_path(_part(parts, k)) as tmp:
+                pq.write_table(table, tmp)
         n_blank += _count_blank(batch[job["column"]].to_pylist())
         row += batch.num_rows
         bar.update(batch.num_rows)
     bar.close()
     first = pq.read_schema(_part(parts, 0)) if n_batches else _output_schema(pf, job["keep"])
-    tmp_out = out.with_name(out.name + ".tmp")
-    with pq.ParquetWriter(tmp_out, first) as writer:
+    with atomic_path(out) as tmp_out, pq.ParquetWriter(tmp_out, first) as writer:
         for k in range(n_batches):
             writer.write_table(pq.read_table(_part(parts, k)))
         if not n_batches:
             writer.write_table(pa.Table.from_pylist([], schema=first))
-    os.replace(tmp_out, out)
     shutil.rmtree(parts)
     _report_blank(n_blank, job["column"])
     return ScoreReport(out, n_rows, n_blank, len(done))
@@ -182,9 +180,7 @@ def _open_parts_dir(parts: Path, job: dict) -> None:
             )
         return
     parts.mkdir(parents=True, exist_ok=True)
-    tmp = state.with_suffix(".tmp")
-    tmp.write_text(json.dumps(job, indent=1))
-    os.replace(tmp, state)
+    atomic_write(state, json.dumps(job, indent=1))
 
 
 def _part(parts: Path, k: int) -> Path:
@@ -274,25 +270,24 @@ def _score_ray(
         compute=ray.data.ActorPoolStrategy(size=pool[0]),
         num_cpus=pool[1],
     )
-    tmp_out = out.with_name(out.name + ".tmp")
     row, n_blank, writer = 0, 0, None
     bar = tqdm(
         total=n_rows, desc=f"scoring ({scorer_args[0]}, ray)", unit="row", disable=not progress
     )
-    try:
-        for batch in ds.iter_batches(batch_size=batch_size, batch_format="pyarrow"):
-            table = _scored_table(batch, row)
-            n_blank += batch["win_rate"].null_count
-            writer = writer or pq.ParquetWriter(tmp_out, table.schema)
-            writer.write_table(table)
-            row += table.num_rows
-            bar.update(table.num_rows)
-    finally:
-        bar.close()
-        if writer is not None:
-            writer.close()
-    if writer is None:
-        pq.write_table(_output_schema(pq.ParquetFile(src), keep).empty_table(), tmp_out)
-    os.replace(tmp_out, out)
+    with atomic_path(out) as tmp_out:
+        try:
+            for batch in ds.iter_batches(batch_size=batch_size, batch_format="pyarrow"):
+                table = _scored_table(batch, row)
+                n_blank += batch["win_rate"].null_count
+                writer = writer or pq.ParquetWriter(tmp_out, table.schema)
+                writer.write_table(table)
+                row += table.num_rows
+                bar.update(table.num_rows)
+        finally:
+            bar.close()
+            if writer is not None:
+                writer.close()
+        if writer is None:
+            pq.write_table(_output_schema(pq.ParquetFile(src), keep).empty_table(), tmp_out)
     _report_blank(n_blank, column)
     return ScoreReport(out, row, n_blank, 0)

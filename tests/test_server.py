@@ -514,7 +514,7 @@ def test_serve_cli_passes_limits_to_the_server(monkeypatch: Any) -> None:
         (["--routers", "random", "--weak-model", "w"], None, "--strong-model is required"),
         (["--strong-model", "s", "--weak-model", "w"], None, "--routers is required"),
         (["--routers", "random"], '{"strong_model": "s", "weak": "w"}', "unknown keys ['weak']"),
-        (["--routers", "random"], "{not json", "is not valid JSON"),
+        (["--routers", "random"], "{not json", "not valid JSON"),
         (["--routers", "nope", "--strong-model", "s", "--weak-model", "w"], None, "unknown router"),
     ],
 )

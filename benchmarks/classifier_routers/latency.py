@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from routellm_py._util import atomic_write
 from routellm_py.data.benchmarks import load_benchmark
 from routellm_py.routers.base import load_router
 
@@ -71,8 +72,7 @@ def main() -> None:
     result = measure(args.checkpoint, args.n, args.seed, args.data_dir)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.with_suffix(".tmp").write_text(json.dumps(result, indent=2) + "\n")
-    out.with_suffix(".tmp").replace(out)
+    atomic_write(out, json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
 
 

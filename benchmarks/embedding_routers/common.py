@@ -6,7 +6,6 @@ Run the scripts from the repository root with the project's venv, e.g.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sys
 from pathlib import Path
@@ -15,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from routellm_py._util import atomic_write, text_uniform
 from routellm_py.data.battles import Battles
 from routellm_py.data.sources import load_sources, parse_spec
 from routellm_py.routers.base import Router
@@ -64,11 +64,7 @@ def folds(battles: Battles, k: int) -> dict[str, int]:
     """prompt -> fold in 0..k-1: a seeded hash of the text (`VAL_SEED`), so a prompt and all
     its battles are in one fold, independent of order."""
     prompts = sorted(set(battles.frame["prompt"]))
-    u = [
-        int.from_bytes(hashlib.sha256(f"{VAL_SEED}\x00{p}".encode()).digest()[:8], "little")
-        for p in prompts
-    ]
-    return {p: int(x / 2.0**64 * k) for p, x in zip(prompts, u, strict=True)}
+    return {p: int(text_uniform(p, VAL_SEED) * k) for p in prompts}
 
 
 def train(router: str, spec: str, battles: Battles, params: dict[str, Any]) -> Router:
@@ -93,7 +89,5 @@ def roc_auc(scores: np.ndarray, labels: np.ndarray) -> float:
 
 def write_json(path: Path, obj: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=1, default=str) + "\n")
-    tmp.replace(path)
+    atomic_write(path, json.dumps(obj, indent=1, default=str) + "\n")
     print(f"wrote {path}", file=sys.stderr)

@@ -20,9 +20,9 @@ from pathlib import Path
 import numpy as np
 from common import RESULTS, write_json
 
+from routellm_py._util import ENCODER_THREADS_ENV
 from routellm_py.data.benchmarks import load_benchmark
 from routellm_py.embeddings import get_encoder
-from routellm_py.embeddings.onnx import THREADS_ENV
 
 
 def measure(spec: str, backend: str, prompts: list[str], n_single: int) -> dict:
@@ -71,7 +71,7 @@ def main() -> int:
         row["single_cpu_speedup"] = ref["single_cpu_ms"] / row["single_cpu_ms"]
     rows["load_average_1min"] = os.getloadavg()[0]  # other jobs share the 2 cores
     print(rows, file=sys.stderr)
-    rows["threads_env"] = {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", THREADS_ENV)}
+    rows["threads_env"] = {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", ENCODER_THREADS_ENV)}
     write_json(Path(args.out), rows)
     return 0
 

@@ -21,6 +21,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from routellm_py._util import atomic_path
+
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 # (name, small, large): mean-grade gaps ~1.8, ~2.3 and ~5.3 on arena-bench-v1.
@@ -146,9 +148,8 @@ def main() -> int:
                         pair=name, small=samples.small_model, large=samples.large_model
                     )
                 done = pd.concat([done, part[COLUMNS]], ignore_index=True)
-                tmp = out.with_suffix(".tmp")
-                done.to_csv(tmp, index=False)
-                tmp.replace(out)
+                with atomic_path(out) as tmp:
+                    done.to_csv(tmp, index=False)
                 print(f"{name} {mode} rotation {k}: done", file=sys.stderr, flush=True)
     return 0
 

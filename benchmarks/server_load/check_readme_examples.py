@@ -1,4 +1,9 @@
-"""Run every example of README_SECTION.md, offline, against local echo upstreams.
+"""Run the serving examples of the main README.md, offline, against local echo upstreams.
+
+The examples are those of "## Serving: route real chat completions" up to its "### Budgets"
+subsection (`readme_examples`): the Controller, the local servers (vLLM, Ollama) and the
+OpenAI-compatible server, all with the `random` router; the later subsections need
+trained checkpoints and are covered by the tests.
 
 Upstreams (`tests/upstream.py`) stand in for vLLM on 127.0.0.1:8000 and Ollama on
 127.0.0.1:11434; `OPENAI_BASE_URL` points the plain `openai/...` examples at a third one.
@@ -26,6 +31,18 @@ sys.path.insert(0, str(REPO))
 from tests.upstream import Upstream  # noqa: E402
 
 BLOCK = re.compile(r"```(python|bash|yaml)\n(.*?)```", re.S)
+SECTION = ("## Serving: route real chat completions", "### Budgets")
+
+
+def readme_examples(readme: Path = REPO / "README.md") -> dict[str, list[str]]:
+    """The code blocks of the README's serving examples by language, in order."""
+    text = readme.read_text(encoding="utf-8")
+    start = text.index(SECTION[0])
+    section = text[start : text.index(SECTION[1], start)]
+    blocks: dict[str, list[str]] = {"python": [], "bash": [], "yaml": []}
+    for kind, body in BLOCK.findall(section):
+        blocks[kind].append(body)
+    return blocks
 
 
 def run(cmd: list[str] | str, env: dict[str, str], cwd: Path, shell: bool = False) -> str:
@@ -65,11 +82,8 @@ def stop(proc: subprocess.Popen) -> None:
 
 
 def main() -> None:
-    text = (HERE / "README_SECTION.md").read_text()
-    blocks = BLOCK.findall(text)
-    pys = [b for kind, b in blocks if kind == "python"]
-    bashes = [b for kind, b in blocks if kind == "bash"]
-    yaml_block = next(b for kind, b in blocks if kind == "yaml")
+    blocks = readme_examples()
+    pys, bashes, (yaml_block,) = blocks["python"], blocks["bash"], blocks["yaml"]
     bin_dir = str(Path(sys.executable).parent)
     with (
         Upstream(port=8000) as vllm,

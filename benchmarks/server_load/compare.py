@@ -11,7 +11,7 @@ question, so each request runs the encoder. The server's resident memory (RSS) i
 before the first load and after each one.
 
 The reference is never installed into the project: give the Python of a separate venv
-that has `routellm[serve]==0.2.0` (see README_SECTION.md). It is started on 127.0.0.1
+that has `routellm[serve]==0.2.0` (README.md here, Reproduce). It is started on 127.0.0.1
 through uvicorn (its own `__main__` binds 0.0.0.0, which we report, not use).
 
     .venv/bin/python benchmarks/server_load/compare.py --ref-python /tmp/ref-venv/bin/python

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -44,6 +43,7 @@ import numpy as np
 import pandas as pd
 
 from routellm_py import metrics as M
+from routellm_py._util import atomic_write
 from routellm_py.benchmarks.scores import default_cache_dir, score_prompts
 from routellm_py.data.aliases import DEFAULT_STRONG, DEFAULT_WEAK, canonical_model
 from routellm_py.data.benchmarks import BENCHMARKS, Benchmark, load_benchmark, load_contaminated
@@ -424,12 +424,6 @@ def _decontamination_line(label: str, d: dict[str, Any]) -> str:
     )
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)
-
-
 def write_result(r: BenchmarkResult, out: Path) -> list[Path]:
     """`<out>/<name>.csv` (the table), `.json` (table, counts, curves and routers' thresholds
     on a 1% grid), `.png` and `<name>_reliability.png` (reliability diagram)."""
@@ -457,11 +451,11 @@ def write_result(r: BenchmarkResult, out: Path) -> list[Path]:
             "strong_fraction": band_grid.tolist(), "low": low.tolist(), "high": high.tolist()
         }  # fmt: skip
     paths = [out / f"{r.name}{ext}" for ext in (".csv", ".json", ".png", "_reliability.png")]
-    atomic_write_bytes(paths[0], r.table.to_csv(index=False).encode())
-    atomic_write_bytes(paths[1], (json.dumps(meta, indent=1) + "\n").encode())
+    atomic_write(paths[0], r.table.to_csv(index=False))
+    atomic_write(paths[1], json.dumps(meta, indent=1) + "\n")
     title = f"{r.name} ({r.n_evaluated} prompts)"
-    atomic_write_bytes(paths[2], plot_curves(r.curves, title, r.band_curve))
-    atomic_write_bytes(paths[3], plot_reliability(r.reliability, title))
+    atomic_write(paths[2], plot_curves(r.curves, title, r.band_curve))
+    atomic_write(paths[3], plot_reliability(r.reliability, title))
     return paths
 
 

@@ -182,7 +182,7 @@ def overhead_table(
     """Overhead of each router as a DataFrame; written to `<out>/overhead.{csv,json}`."""
     import pandas as pd
 
-    from routellm_py.benchmarks.harness import atomic_write_bytes
+    from routellm_py._util import atomic_write
 
     n = len(set(prompts))  # a cold run never repeats a prompt: fit the counts to what exists
     n_single = max(1, min(n_single, (n - 1) // 3))
@@ -195,6 +195,6 @@ def overhead_table(
     table = pd.DataFrame(rows)
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(out / "overhead.csv", table.to_csv(index=False).encode())
-        atomic_write_bytes(out / "overhead.json", (json.dumps(rows, indent=1) + "\n").encode())
+        atomic_write(out / "overhead.csv", table.to_csv(index=False))
+        atomic_write(out / "overhead.json", json.dumps(rows, indent=1) + "\n")
     return table

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
+from routellm_py._util import CACHE_ENV, atomic_path
 from routellm_py.routers.base import Router, validate_prompts
 
-CACHE_ENV = "ROUTELLM_PY_CACHE"
 FLUSH_EVERY = 8  # batches between cache writes
 
 
@@ -54,14 +54,12 @@ class ScoreCache:
         if self.path is None:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(self.path.name + f".{os.getpid()}.tmp")
-        with tmp.open("wb") as fh:
+        with atomic_path(self.path) as tmp, tmp.open("wb") as fh:
             np.savez(
                 fh,
                 keys=np.array(list(self.scores), dtype="U64"),
                 scores=np.array(list(self.scores.values()), dtype=np.float64),
             )
-        tmp.replace(self.path)
 
 
 def score_prompts(

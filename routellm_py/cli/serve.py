@@ -26,17 +26,15 @@ holds its own. The app is also importable as a factory:
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shlex
 from pathlib import Path
 from typing import Any
 
+from routellm_py._util import API_KEY_ENV, SERVE_ARGS_ENV, json_object
 from routellm_py.cli.common import add_data_dir, split_list
-from routellm_py.server import API_KEY_ENV, BODY_TIMEOUT_S
 from routellm_py.server_guard import DEFAULT_MAX_CONCURRENCY, HEADER_TIMEOUT_S
-
-ARGS_ENV = "ROUTELLM_PY_SERVE_ARGS"
+from routellm_py.server_http import BODY_TIMEOUT_S, DEFAULT_MAX_BODY_BYTES
 
 
 def add_bind_options(p: argparse.ArgumentParser) -> None:
@@ -58,16 +56,23 @@ def add_bind_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
 
 
+def add_controller_options(p: argparse.ArgumentParser, models_note: str = "") -> None:
+    """Which routers and models: shared by `serve` and `ui` (`models_note` ends the model
+    flags' help)."""
+    p.add_argument("--routers", type=split_list, default=None, help="e.g. mf,sw_ranking")
+    p.add_argument("--config", default=None, help="JSON/YAML config file (see `serve --help`)")
+    for which in ("strong", "weak"):
+        help_text = f"litellm model name of the {which} model{models_note}"
+        p.add_argument(f"--{which}-model", default=None, help=help_text)
+    p.add_argument("--api-base", default=None, help="api_base shared by both models")
+
+
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "serve", help="run the OpenAI-compatible routing server", description=__doc__
     )
-    p.add_argument("--routers", type=split_list, default=None, help="e.g. mf,sw_ranking")
-    p.add_argument("--strong-model", default=None, help="litellm model name of the strong model")
-    p.add_argument("--weak-model", default=None, help="litellm model name of the weak model")
-    p.add_argument("--config", default=None, help="JSON/YAML config file (see above)")
+    add_controller_options(p)
     add_bind_options(p)
-    p.add_argument("--api-base", default=None, help="api_base shared by both models")
     for which in ("strong", "weak"):
         p.add_argument(f"--{which}-api-base", default=None, help=f"api_base of the {which} model")
         p.add_argument(
@@ -163,13 +168,10 @@ def read_config(path: str | None) -> dict[str, Any]:
         import yaml
 
         data = yaml.safe_load(text)
+        if not isinstance(data, dict):
+            raise ValueError(f"{p} must hold a mapping")
     else:
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise ValueError(f"{p} is not valid JSON: {e}") from e
-    if not isinstance(data, dict):
-        raise ValueError(f"{p} must hold a mapping")
+        data = json_object(text, str(p))
     unknown = set(data) - {"routers", "strong_model", "weak_model", "controller"}
     if unknown:
         raise ValueError(
@@ -233,8 +235,6 @@ def controller_kwargs(args: argparse.Namespace) -> dict[str, Any]:
 
 def app_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     """`create_app` keyword arguments from the flags."""
-    from routellm_py.server import DEFAULT_MAX_BODY_BYTES
-
     return {
         "api_key": args.api_key or os.environ.get(API_KEY_ENV) or None,
         "max_body_bytes": args.max_body_bytes or DEFAULT_MAX_BODY_BYTES,
@@ -252,7 +252,7 @@ def app_factory() -> Any:
 
     parser = argparse.ArgumentParser(prog="routellm-py")
     add_parser(parser.add_subparsers())
-    args = parser.parse_args(["serve", *shlex.split(os.environ.get(ARGS_ENV, ""))])
+    args = parser.parse_args(["serve", *shlex.split(os.environ.get(SERVE_ARGS_ENV, ""))])
     hosts = served_hosts(args.host, args.allowed_hosts)
     return create_app(
         Controller(**controller_kwargs(args)), allowed_hosts=hosts, **app_kwargs(args)

@@ -15,10 +15,10 @@ import os
 from pathlib import Path
 from typing import Any
 
+from routellm_py._util import API_KEY_ENV
 from routellm_py.cli import serve
-from routellm_py.cli.common import add_data_dir, split_list
+from routellm_py.cli.common import add_data_dir
 from routellm_py.data.aliases import DEFAULT_STRONG, DEFAULT_WEAK
-from routellm_py.server import API_KEY_ENV
 
 
 def serve_defaults() -> dict[str, Any]:
@@ -32,11 +32,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "ui", help="browser playground, benchmark curves and dashboard", description=__doc__
     )
-    p.add_argument("--routers", type=split_list, default=None, help="e.g. random,length,mf")
-    p.add_argument("--config", default=None, help="JSON/YAML config file, as for serve")
-    p.add_argument("--strong-model", default=None, help="optional: litellm name, for answers")
-    p.add_argument("--weak-model", default=None, help="optional: litellm name, for answers")
-    p.add_argument("--api-base", default=None, help="api_base shared by both models")
+    serve.add_controller_options(p, models_note=" (optional: for answers)")
     p.add_argument("--results", default="benchmarks/results", help="bench output directory")
     serve.add_bind_options(p)
     add_data_dir(p)

@@ -21,12 +21,12 @@ project's encoders also enforce, so the scores are RouteLLM's.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from routellm_py._util import json_object
 from routellm_py.data.aliases import canonical_model
 from routellm_py.routers.base import HUB_PREFIX, CheckpointError
 
@@ -129,8 +129,7 @@ def load_routellm_mf(
 
     from routellm_py.routers.mf import MFRouter
 
-    d = local_dir(source, revision)
-    cfg = _read_json(d / "config.json")
+    d, cfg = _source_config(source, revision)
     weights = d / "model.safetensors"
     if not weights.is_file():
         raise CheckpointError(f"{d} has no model.safetensors (RouteLLM's MFModel layout)")
@@ -172,10 +171,13 @@ def attach_encoder(router: Any, dim: int) -> None:
     }
 
 
-def _read_json(path: Path) -> dict[str, Any]:
+def _source_config(source: str | Path, revision: str | None) -> tuple[Path, dict[str, Any]]:
+    """The local directory of a RouteLLM checkpoint and its config.json."""
+    d = local_dir(source, revision)
+    path = d / "config.json"
     if not path.is_file():
         raise CheckpointError(f"{path} does not exist")
-    return json.loads(path.read_text())
+    return d, json_object(path.read_bytes(), str(path), CheckpointError)
 
 
 # ---- BERT classifier ---------------------------------------------------------------------
@@ -188,8 +190,7 @@ def load_routellm_bert(
     """RouteLLM's BERT router (a 3-label sequence classifier folder) as a `BertRouter`."""
     from routellm_py.routers.bert import BertRouter
 
-    d = local_dir(source, revision)
-    cfg = _read_json(d / "config.json")
+    d, cfg = _source_config(source, revision)
     if len(cfg.get("id2label", {0: 0, 1: 1, 2: 2})) != 3:
         raise CheckpointError(
             f"{d}: RouteLLM's BERT router has 3 labels, config has {cfg['id2label']}"

@@ -21,6 +21,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from routellm_py._util import offline_litellm as load_litellm  # noqa: F401 (re-export)
+
 # litellm parameters that choose where a request goes or with which credentials.
 ENDPOINT_KEYS = ("api_base", "api_key", "api_version")
 
@@ -92,15 +94,6 @@ class ModelEndpoint:
         if key:
             kw["api_key"] = key
         return kw
-
-
-def load_litellm() -> Any:
-    """Import litellm quietly and offline (local model cost map, no debug banners)."""
-    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-    import litellm
-
-    litellm.suppress_debug_info = True
-    return litellm
 
 
 @functools.cache

@@ -1,20 +1,36 @@
-"""Data layer: data-dir resolution, benchmark loaders, the Battles table and its adapters."""
+"""Data layer: data-dir resolution, benchmark loaders, the Battles table and its adapters.
 
-from routellm_py.data.aliases import DEFAULT_STRONG, DEFAULT_WEAK, canonical_model, register_alias
-from routellm_py.data.battles import Battles, BattlesSchemaError
-from routellm_py.data.benchmarks import Benchmark, load_benchmark, load_contaminated
-from routellm_py.data.paths import DataDirError, resolve_data_dir
+Names load lazily (PEP 562) so that runtime code importing `routellm_py.data.aliases` does
+not pull pandas in through this package.
+"""
 
-__all__ = [
-    "DEFAULT_STRONG",
-    "DEFAULT_WEAK",
-    "Battles",
-    "BattlesSchemaError",
-    "Benchmark",
-    "DataDirError",
-    "canonical_model",
-    "load_benchmark",
-    "load_contaminated",
-    "register_alias",
-    "resolve_data_dir",
-]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "DEFAULT_STRONG": "aliases",
+    "DEFAULT_WEAK": "aliases",
+    "canonical_model": "aliases",
+    "register_alias": "aliases",
+    "Battles": "battles",
+    "BattlesSchemaError": "battles",
+    "Benchmark": "benchmarks",
+    "load_benchmark": "benchmarks",
+    "load_contaminated": "benchmarks",
+    "DataDirError": "paths",
+    "resolve_data_dir": "paths",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'routellm_py.data' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"routellm_py.data.{module}"), name)
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])

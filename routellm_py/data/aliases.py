@@ -59,8 +59,3 @@ def register_alias(alias: str, canonical: str) -> None:
     if current is not None and current != canonical:
         raise ValueError(f"alias {alias!r} already maps to {current!r}")
     _ALIASES[alias] = canonical
-
-
-def aliases() -> dict[str, str]:
-    """A copy of the alias table."""
-    return dict(_ALIASES)

@@ -99,6 +99,13 @@ def is_text(v: Any) -> bool:
     return isinstance(v, str) and bool(v.strip())
 
 
+def first_flagged(mask: pd.Series | np.ndarray) -> int | None:
+    """Position of the first True in a boolean mask (None when none is): the row an error
+    message quotes."""
+    hits = np.flatnonzero(np.asarray(mask, dtype=bool))
+    return int(hits[0]) if hits.size else None
+
+
 def swap_sides(frame: pd.DataFrame) -> pd.DataFrame:
     """Exchange model_a and model_b, flipping outcome and p_a_wins accordingly."""
     out = frame.copy()
@@ -114,19 +121,13 @@ def _validate(frame: pd.DataFrame) -> pd.DataFrame:
         raise BattlesSchemaError(f"battles table lacks columns {missing}; needs {COLUMNS}")
     f = frame[COLUMNS].reset_index(drop=True).copy()
     for col in ("prompt", "model_a", "model_b", "source"):
-        bad = ~map_unique(f[col], is_text, bool)
-        if bad.any():
-            i = int(np.flatnonzero(bad.to_numpy())[0])
+        if (i := first_flagged(~map_unique(f[col], is_text, bool))) is not None:
             raise BattlesSchemaError(f"row {i}: column {col!r} must be a non-empty string")
     f["model_a"] = map_unique(f["model_a"], canonical_model)
     f["model_b"] = map_unique(f["model_b"], canonical_model)
-    same = f["model_a"] == f["model_b"]
-    if same.any():
-        i = int(np.flatnonzero(same.to_numpy())[0])
+    if (i := first_flagged(f["model_a"] == f["model_b"])) is not None:
         raise BattlesSchemaError(f"row {i}: model_a and model_b are both {f.model_a[i]!r}")
-    bad = ~f["outcome"].isin(OUTCOMES)
-    if bad.any():
-        i = int(np.flatnonzero(bad.to_numpy())[0])
+    if (i := first_flagged(~f["outcome"].isin(OUTCOMES))) is not None:
         raise BattlesSchemaError(f"row {i}: outcome {f.outcome[i]!r} not in {OUTCOMES}")
     f["p_a_wins"] = pd.to_numeric(f["p_a_wins"], errors="raise").astype(np.float64)
     p = f["p_a_wins"]

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from routellm_py.data.aliases import canonical_model
-from routellm_py.data.battles import Battles
+from routellm_py.data.battles import Battles, first_flagged
 from routellm_py.data.paths import DataDirError, require_file, resolve_data_dir
 
 BENCHMARKS = ("mt-bench", "mmlu", "gsm8k")
@@ -94,9 +94,7 @@ def _correctness(df: pd.DataFrame, path: Path) -> pd.DataFrame:
     out = pd.DataFrame(index=df.index)
     for m in models:
         col = df[m].astype(str).str.strip().str.lower()
-        bad = ~col.isin(["true", "false", "1", "0", "1.0", "0.0"])
-        if bad.any():
-            row = int(np.flatnonzero(bad.to_numpy())[0])
+        if (row := first_flagged(~col.isin(["true", "false", "1", "0", "1.0", "0.0"]))) is not None:
             raise DataDirError(f"{path}: column {m!r} row {row} is {df[m].iloc[row]!r}, not bool")
         out[canonical_model(m)] = col.isin(["true", "1", "1.0"]).astype(np.float64)
     return out

@@ -3,14 +3,13 @@ data directory against it: every expected file present with the recorded sha256.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from routellm_py.data.paths import ENV_VAR
+from routellm_py._util import DATA_ENV, sha256_file
 
 MANIFEST_PATH = Path(__file__).with_name("manifest.json")
 
@@ -32,20 +31,12 @@ def load_manifest(path: str | Path = MANIFEST_PATH) -> dict[str, Any]:
     return manifest
 
 
-def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        while block := fh.read(chunk):
-            h.update(block)
-    return h.hexdigest()
-
-
 def check_files(
     data_dir: str | os.PathLike[str] | None = None, manifest: dict[str, Any] | None = None
 ) -> list[FileCheck]:
     """One FileCheck per manifest file. `data_dir` defaults to $ROUTELLM_PY_DATA, then ./data
     (unlike `resolve_data_dir`, an incomplete folder is reported here, not refused)."""
-    root = Path(data_dir if data_dir is not None else os.environ.get(ENV_VAR) or "data")
+    root = Path(data_dir if data_dir is not None else os.environ.get(DATA_ENV) or "data")
     manifest = manifest if manifest is not None else load_manifest()
     out = []
     for name, ds in manifest["datasets"].items():

@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-ENV_VAR = "ROUTELLM_PY_DATA"
+from routellm_py._util import DATA_ENV
+
 # Files whose presence marks a usable data directory (all: routellm_py/data/manifest.json).
 MARKERS = (
     "benchmarks/mmlu/responses",
@@ -23,15 +24,15 @@ def resolve_data_dir(data_dir: str | os.PathLike[str] | None = None) -> Path:
     """The data directory to read, checked to hold the benchmark files."""
     if data_dir is not None:
         path, origin = Path(data_dir), "--data-dir"
-    elif os.environ.get(ENV_VAR):
-        path, origin = Path(os.environ[ENV_VAR]), f"${ENV_VAR}"
+    elif os.environ.get(DATA_ENV):
+        path, origin = Path(os.environ[DATA_ENV]), f"${DATA_ENV}"
     else:
         path, origin = Path("data"), "the default ./data"
     missing = [m for m in MARKERS if not (path / m).exists()]
     if missing:
         raise DataDirError(
             f"data directory {path.resolve()} (from {origin}) is missing {missing}. "
-            f"Point --data-dir or ${ENV_VAR} at a folder laid out as "
+            f"Point --data-dir or ${DATA_ENV} at a folder laid out as "
             "routellm_py/data/manifest.json describes (benchmarks/, preferences/, gold/). "
             "The files come from the public sources listed there (RouteLLM, "
             "arena-hard-auto, AlpacaEval, RouterDC); check a folder with "

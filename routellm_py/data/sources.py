@@ -77,13 +77,21 @@ def register_source(
     SOURCES[name] = Source(load, takes_path, help)
 
 
-_BUNDLED = [
+# Adapter sources: (name, loader, help). Those of `_FILE_LOADERS` read the file named in
+# the spec (`name:PATH`); the others read the bundled data directory.
+_ADAPTERS = [
     ("arena-bench-v1", load_arena_bench, "GPT-4 grades of 14 models on 300 Arena prompts"),
     ("alpaca-eval", load_alpaca_eval, "108k AlpacaEval judgments (CC BY-NC 4.0: research only)"),
     ("routerbench", load_routerbench, "0/1 correctness of 11 models on ARC, MBPP, Winogrande"),
     ("vicuna-bench", load_vicuna_bench, "GPT-4 rubric grades (1-5) of 4 models on 78 chat prompts"),
     ("vicuna-pairwise", load_vicuna_pairwise, "312 GPT-4 pairwise reviews vs vicuna-13b"),
+    ("arena-55k", load_arena_55k, "lmsys arena-human-preference-55k CSV (or hf:ID)"),
+    ("arena-33k", load_arena_conversations, "chatbot_arena_conversations .json/.jsonl/.parquet"),
+    ("clean-battle", load_arena_conversations, "FastChat clean_battle_conv_*.json"),
+    ("csv", load_table, "your csv: prompt, model_a, model_b + outcome/winner/p_a_wins"),
+    ("jsonl", load_table, "your jsonl: prompt, model_a, model_b + outcome/winner/p_a_wins"),
 ]
+_FILE_LOADERS = (load_arena_55k, load_arena_conversations, load_table)
 # gold score tables (`routellm_py.data.scores`): every pair of models scored on a prompt
 _GOLD = [
     ("mmlu-pro", "0/1 correctness of 31 models on 5,222 MMLU-Pro questions (2.4M battles)"),
@@ -91,17 +99,18 @@ _GOLD = [
     ("llmrouter", "scores in [0, 1] of 9 open models on 5,385 prompts from 13 tasks"),
     ("llmrouter-test", "scores in [0, 1] of 9 open models on LLMRouter's 350 test prompts"),
 ]
-_FILES = [
-    ("arena-55k", load_arena_55k, "lmsys arena-human-preference-55k CSV (or hf:ID)"),
-    ("arena-33k", load_arena_conversations, "chatbot_arena_conversations .json/.jsonl/.parquet"),
-    ("clean-battle", load_arena_conversations, "FastChat clean_battle_conv_*.json"),
-    ("csv", load_table, "your csv: prompt, model_a, model_b + outcome/winner/p_a_wins"),
-    ("jsonl", load_table, "your jsonl: prompt, model_a, model_b + outcome/winner/p_a_wins"),
-]
-for _name, _loader, _help in _BUNDLED:
-    register_source(
-        _name, lambda c, f=_loader: f(c.data_dir, report=c.report), takes_path=False, help=_help
-    )
+
+
+def _adapter(load: Callable[..., Battles], takes_path: bool) -> Callable[[SourceContext], Battles]:
+    """The source loader of an adapter: it reads the spec's PATH, or the data directory."""
+    if takes_path:
+        return lambda c: load(c.path, source=c.label, report=c.report)
+    return lambda c: load(c.data_dir, report=c.report)
+
+
+for _name, _loader, _help in _ADAPTERS:
+    _takes_path = _loader in _FILE_LOADERS
+    register_source(_name, _adapter(_loader, _takes_path), takes_path=_takes_path, help=_help)
 for _name, _help in _GOLD:
     register_source(
         _name,
@@ -134,13 +143,6 @@ register_source(
     takes_path=True,
     help="logged routing feedback: feedback:sqlite:///PATH or feedback:postgresql://...",
 )
-for _name, _loader, _help in _FILES:
-    register_source(
-        _name,
-        lambda c, f=_loader: f(c.path, source=c.label, report=c.report),
-        takes_path=True,
-        help=_help,
-    )
 
 
 def parse_spec(spec: str) -> list[SourceSpec]:

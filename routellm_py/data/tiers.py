@@ -1,19 +1,17 @@
-"""Global Bradley-Terry ratings, model tiers, and tier-labelled strong-vs-weak battles.
+"""Global Bradley-Terry ratings and model tiers (the `sw_ranking` router's tiers).
 
 RouteLLM §5.1 (Ong et al., 2024): Arena battles between any two specific models are sparse, so
-models are clustered into tiers by their Elo score, and every battle between a model of the
-strong tier(s) and one of the weak tier(s) becomes a strong-vs-weak training label.
+models are clustered into tiers by their Elo score.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
 
-from routellm_py.data.aliases import DEFAULT_STRONG, DEFAULT_WEAK, canonical_model
-from routellm_py.data.battles import Battles, swap_sides
+from routellm_py.data.battles import Battles
 
 ELO_BASE, ELO_SCALE = 1000.0, 400.0 / np.log(10.0)
 
@@ -116,30 +114,3 @@ def assign_tiers(ratings: pd.Series | Mapping[str, float], n_tiers: int) -> dict
         tiers[i:j] = k - 1
         j = i
     return dict(zip(r.index, tiers.tolist(), strict=True))
-
-
-def tier_battles(
-    battles: Battles,
-    tiers: Mapping[str, int],
-    strong_tiers: Iterable[int],
-    weak_tiers: Iterable[int],
-    *,
-    strong: str = DEFAULT_STRONG,
-    weak: str = DEFAULT_WEAK,
-) -> Battles:
-    """Battles between a strong-tier and a weak-tier model, oriented so model_a is the strong
-    one and relabelled `strong` vs `weak` (RouteLLM §5.1). Other battles are not used."""
-    strong_set, weak_set = set(strong_tiers), set(weak_tiers)
-    if not strong_set or not weak_set or strong_set & weak_set:
-        raise ValueError(
-            f"strong tiers {strong_set} and weak tiers {weak_set} must be non-empty and disjoint"
-        )
-    tier = {canonical_model(m): t for m, t in tiers.items()}
-    f = battles.frame
-    ta, tb = f["model_a"].map(tier), f["model_b"].map(tier)
-    direct = f[ta.isin(strong_set) & tb.isin(weak_set)]
-    flipped = f[ta.isin(weak_set) & tb.isin(strong_set)]
-    if direct.empty and flipped.empty:
-        raise ValueError(f"no battles between tiers {sorted(strong_set)} and {sorted(weak_set)}")
-    out = pd.concat([direct, swap_sides(flipped)], ignore_index=True)
-    return Battles(out.assign(model_a=canonical_model(strong), model_b=canonical_model(weak)))

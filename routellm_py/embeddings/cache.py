@@ -31,21 +31,14 @@ from pathlib import Path
 
 import numpy as np
 
-ENV_VAR = "ROUTELLM_PY_CACHE"
-MODE_ENV = "ROUTELLM_PY_EMBED_CACHE"
-LRU_ENV = "ROUTELLM_PY_EMBED_LRU_MB"
+from routellm_py._util import EMBED_CACHE_ENV, EMBED_LRU_ENV, atomic_path, cache_root
+
 MODES = ("memory", "disk", "off")
 DEFAULT_LRU_MB = 4.0
 MERGE_AT = 32  # merge small shards once a directory holds this many shards
 SMALL_SHARD = 4096  # rows; only shards smaller than this are merged, so a merge stays cheap
 
 _mode_override: str | None = None
-
-
-def cache_root() -> Path:
-    """`$ROUTELLM_PY_CACHE`, else `~/.cache/routellm_py`."""
-    env = os.environ.get(ENV_VAR)
-    return Path(env) if env else Path.home() / ".cache" / "routellm_py"
 
 
 def text_key(text: str) -> bytes:
@@ -62,7 +55,7 @@ def check_mode(mode: str) -> str:
 def cache_mode() -> str:
     """`$ROUTELLM_PY_EMBED_CACHE`, else the process default (`set_cache_mode`), else
     "memory": serving never writes to disk unless asked to."""
-    env = os.environ.get(MODE_ENV, "").strip().lower()
+    env = os.environ.get(EMBED_CACHE_ENV, "").strip().lower()
     return check_mode(env or _mode_override or "memory")
 
 
@@ -75,13 +68,13 @@ def set_cache_mode(mode: str | None) -> None:
 
 def lru_bytes() -> int:
     """Bytes of vectors the in-memory LRU holds: `$ROUTELLM_PY_EMBED_LRU_MB` (default 4)."""
-    raw = os.environ.get(LRU_ENV, "")
+    raw = os.environ.get(EMBED_LRU_ENV, "")
     try:
         mb = float(raw) if raw.strip() else DEFAULT_LRU_MB
     except ValueError as e:
-        raise ValueError(f"{LRU_ENV} must be a number of megabytes, got {raw!r}") from e
+        raise ValueError(f"{EMBED_LRU_ENV} must be a number of megabytes, got {raw!r}") from e
     if mb < 0:
-        raise ValueError(f"{LRU_ENV} must be >= 0, got {mb}")
+        raise ValueError(f"{EMBED_LRU_ENV} must be >= 0, got {mb}")
     return int(mb * 2**20)
 
 
@@ -179,11 +172,9 @@ class EmbeddingCache:
 
 
 def _write_shard(path: Path, keys: Sequence[bytes], vectors: np.ndarray) -> None:
-    tmp = path.with_name(path.name + ".tmp")
     key_array = np.frombuffer(b"".join(keys), dtype=np.uint8).reshape(len(keys), 32)
-    with tmp.open("wb") as fh:
+    with atomic_path(path) as tmp, tmp.open("wb") as fh:
         np.savez(fh, keys=key_array, vectors=vectors)
-    tmp.replace(path)
 
 
 def _rows(path: Path) -> int:

@@ -44,6 +44,7 @@ from typing import Any
 
 import numpy as np
 
+from routellm_py._util import ENCODER_BACKEND_ENV, atomic_path
 from routellm_py.embeddings.cache import (
     EmbeddingCache,
     LRUCache,
@@ -56,7 +57,6 @@ from routellm_py.embeddings.cache import (
 )
 
 DEFAULT_SPEC = "minilm"
-BACKEND_ENV = "ROUTELLM_PY_ENCODER_BACKEND"
 BACKENDS = ("auto", "torch", "onnx", "onnx-int8")
 REMOTE_KINDS = ("litellm", "openai")
 FLUSH_EVERY = 1024  # texts embedded between cache writes, so an interrupt loses little
@@ -341,14 +341,10 @@ def distilled_minilm_path(pca_dims: int = 256) -> Path:
             "pip install 'routellm-py[fast]' (model2vec, skeletoken)"
         ) from e
     model = distill(model_name=str(bundled_minilm_path()), pca_dims=pca_dims, device="cpu")
-    tmp = out.with_name(out.name + f".tmp{os.getpid()}")
-    model.save_pretrained(str(tmp))
     try:
-        tmp.replace(out)
+        with atomic_path(out) as tmp:
+            model.save_pretrained(str(tmp))
     except OSError:  # another process finished first: keep its copy
-        import shutil
-
-        shutil.rmtree(tmp, ignore_errors=True)
         if not (out / "config.json").is_file():
             raise
     return out
@@ -460,7 +456,7 @@ def resolve_backend(backend: str | None, spec: str) -> str:
     """`backend`, else `$ROUTELLM_PY_ENCODER_BACKEND`, else the process default, else
     "auto"; "auto" picks "onnx-int8" for the bundled MiniLM when onnxruntime is installed
     (the fast serving path), else "torch"."""
-    env = os.environ.get(BACKEND_ENV, "").strip().lower()
+    env = os.environ.get(ENCODER_BACKEND_ENV, "").strip().lower()
     chosen = (backend or env or _backend_default or "auto").strip().lower()
     if chosen not in BACKENDS:
         raise ValueError(f"encoder backend must be one of {BACKENDS}, got {chosen!r}")

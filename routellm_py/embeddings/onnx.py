@@ -22,7 +22,8 @@ from typing import Any
 
 import numpy as np
 
-THREADS_ENV = "ROUTELLM_PY_ENCODER_THREADS"
+from routellm_py._util import ENCODER_THREADS_ENV, atomic_path
+
 OPSET = 17
 
 
@@ -84,10 +85,9 @@ def _export(folder: Path, out: Path) -> None:
             return (hidden * w).sum(1) / w.sum(1).clamp(min=1e-9)
 
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f"{out.name}.tmp{os.getpid()}")
     example = torch.ones(2, 8, dtype=torch.long)
     axes = {"input_ids": {0: "batch", 1: "tokens"}, "attention_mask": {0: "batch", 1: "tokens"}}
-    with torch.no_grad():
+    with atomic_path(out) as tmp, torch.no_grad():
         torch.onnx.export(
             MeanPooled(),
             (example, example),
@@ -98,7 +98,6 @@ def _export(folder: Path, out: Path) -> None:
             opset_version=OPSET,
             dynamo=False,
         )
-    tmp.replace(out)
 
 
 def _quantize(src: Path, out: Path) -> None:
@@ -108,11 +107,10 @@ def _quantize(src: Path, out: Path) -> None:
         from onnxruntime.quantization import QuantType, quantize_dynamic
     except ImportError as e:
         raise ImportError("int8 quantisation needs onnx: pip install 'routellm-py[fast]'") from e
-    tmp = out.with_name(f"{out.name}.tmp{os.getpid()}")
-    quantize_dynamic(
-        str(src), str(tmp), weight_type=QuantType.QInt8, per_channel=True, reduce_range=True
-    )
-    tmp.replace(out)
+    with atomic_path(out) as tmp:
+        quantize_dynamic(
+            str(src), str(tmp), weight_type=QuantType.QInt8, per_channel=True, reduce_range=True
+        )
 
 
 class OnnxMeanPooler:
@@ -128,7 +126,8 @@ class OnnxMeanPooler:
         self.tokenizer.no_padding()
         self.tokenizer.enable_truncation(max_length)
         opts = ort.SessionOptions()
-        opts.intra_op_num_threads = int(os.environ.get(THREADS_ENV, "0") or 0)  # 0: all cores
+        # 0: all cores
+        opts.intra_op_num_threads = int(os.environ.get(ENCODER_THREADS_ENV, "0") or 0)
         opts.inter_op_num_threads = 1
         # Idle threads sleep instead of spinning: on a busy 2-core host spinning doubled the
         # CPU time of a single-prompt call for no gain in latency (benchmarks/routing_cost).

@@ -26,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from routellm_py._util import BUDGET_PREFIX_ENV
 from routellm_py.policy.budget import LocalState, StateFactory
 
 log = logging.getLogger("routellm_py.policy")
@@ -33,7 +34,6 @@ log = logging.getLogger("routellm_py.policy")
 DEFAULT_TIMEOUT_S = 0.05
 DEFAULT_RETRY_S = 1.0
 DEFAULT_PREFIX = "routellm:budget:"
-PREFIX_ENV = "ROUTELLM_PY_BUDGET_PREFIX"  # separates deployments sharing one Redis
 
 
 @dataclass(frozen=True)
@@ -235,7 +235,7 @@ def redis_client(url: str, timeout: float = DEFAULT_TIMEOUT_S) -> Any:
 
 def state_prefix(prefix: str | None = None) -> str:
     """`prefix`, else $ROUTELLM_PY_BUDGET_PREFIX, else `routellm:budget:`."""
-    return prefix if prefix is not None else os.environ.get(PREFIX_ENV, DEFAULT_PREFIX)
+    return prefix if prefix is not None else os.environ.get(BUDGET_PREFIX_ENV, DEFAULT_PREFIX)
 
 
 def redis_state_factory(

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from routellm_py.data.aliases import canonical_model
+from routellm_py.data.battles import first_flagged
 from routellm_py.quality.base import TABLE_COLUMNS, QualityScorer
 
 DEFAULT_BART = "facebook/bart-large-cnn"
@@ -148,9 +149,8 @@ def load_responses(spec: str, data_dir: str | Path | None = None) -> pd.DataFram
         df["key"] = df["prompt"]
     if "sample" not in df.columns:
         df["sample"] = 0
-    bad = ~df["response"].map(lambda v: isinstance(v, str))
-    if bad.any():
-        raise ValueError(f"{where} row {int(np.flatnonzero(bad.to_numpy())[0])}: response not text")
+    if (i := first_flagged(~df["response"].map(lambda v: isinstance(v, str)))) is not None:
+        raise ValueError(f"{where} row {i}: response not text")
     df["model"] = df["model"].map(canonical_model)
     df["key"] = df["key"].astype(str)
     return df[RESPONSE_COLUMNS]

@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from routellm_py.data.aliases import canonical_model
+from routellm_py.data.battles import first_flagged
 from routellm_py.quality.base import QualityScorer, wide_to_long
 
 JUDGE_SOURCES = ("arena-bench-v1", "mt-bench")
@@ -52,13 +52,9 @@ def _arena_bench_long(models: Iterable[str], data_dir: str | Path | None) -> pd.
     raw = pd.read_csv(path, dtype={"question_id": str, "model": str})
     raw["model"] = raw["model"].map(canonical_model)
     score = pd.to_numeric(raw["score"], errors="coerce")
-    bad = raw["score"].notna() & ~score.between(1, 10)
-    if bad.any():
-        i = int(np.flatnonzero(bad.to_numpy())[0])
+    if (i := first_flagged(raw["score"].notna() & ~score.between(1, 10))) is not None:
         raise ValueError(f"{path} row {i + 2}: score must be in [1, 10] or empty")
-    unknown = ~raw["question_id"].isin(questions)
-    if unknown.any():
-        i = int(np.flatnonzero(unknown.to_numpy())[0])
+    if (i := first_flagged(~raw["question_id"].isin(questions))) is not None:
         raise ValueError(f"{path} row {i + 2}: question_id not in questions.jsonl")
     wanted = [canonical_model(m) for m in models]
     absent = sorted(set(wanted) - set(raw["model"]))

@@ -29,6 +29,15 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import numpy as np
 
+from routellm_py._util import (
+    ALLOW_REMOTE_ENV,
+    CARD_FILE,
+    CONFIG_FILE,
+    HUB_PREFIX,
+    ROUTERS_ENV,
+    CheckpointError,
+    atomic_write,
+)
 from routellm_py._version import __version__
 from routellm_py.data.aliases import DEFAULT_STRONG, DEFAULT_WEAK, canonical_model
 from routellm_py.routers.provenance import (
@@ -42,15 +51,11 @@ if TYPE_CHECKING:
     from routellm_py.routers.calibration import Calibrator
 
 FORMAT_VERSION = 1
-CONFIG_FILE = "config.json"
-CARD_FILE = "README.md"
 QUANTILES_FILE = "win_rate_quantiles.json"  # `calibration.WinRateQuantiles`; not a weight
 # Third-party routers: `[project.entry-points."routellm_py.routers"] NAME = "pkg.mod:Class"`.
 ENTRY_POINT_GROUP = "routellm_py.routers"
 # Installed package that holds the shipped checkpoints (the repository's `routers/`).
 CHECKPOINT_PACKAGE = "routellm_py_checkpoints"
-HUB_PREFIX = "hf:"
-ALLOW_REMOTE_ENV = "ROUTELLM_PY_ALLOW_REMOTE_ENCODER"
 _CHUNK = 1 << 24  # elements per NaN check, so a large tensor is scanned in bounded memory
 
 _REGISTRY: dict[str, type[Router]] = {}
@@ -67,10 +72,6 @@ _BUILTIN_MODULES = {
 }
 
 R = TypeVar("R", bound="Router")
-
-
-class CheckpointError(ValueError):
-    """A checkpoint directory is missing, corrupt or written by another router."""
 
 
 def register(name: str) -> Callable[[type[R]], type[R]]:
@@ -277,8 +278,8 @@ class Router(ABC):
             "params": self.get_params(),
             "provenance": self.provenance,
         }
-        _atomic_write(d / CONFIG_FILE, json.dumps(config, indent=2, default=str) + "\n")
-        _atomic_write(d / CARD_FILE, card if card is not None else self.model_card())
+        atomic_write(d / CONFIG_FILE, json.dumps(config, indent=2, default=str) + "\n")
+        atomic_write(d / CARD_FILE, card if card is not None else self.model_card())
         self.checkpoint_dir = d
         return d
 
@@ -463,12 +464,6 @@ def _nan_tensor(path: Path) -> str | None:
     return None
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
-
-
 def checkpoint_roots() -> list[Path]:
     """Where checkpoint names are looked up, in order: the directories in
     `$ROUTELLM_PY_ROUTERS` (os.pathsep-separated) if it is set, and only those; else the
@@ -477,7 +472,7 @@ def checkpoint_roots() -> list[Path]:
     import importlib.util
     import os
 
-    env = os.environ.get("ROUTELLM_PY_ROUTERS")
+    env = os.environ.get(ROUTERS_ENV)
     if env:
         return [Path(p) for p in env.split(os.pathsep) if p]
     roots = []
@@ -488,12 +483,6 @@ def checkpoint_roots() -> list[Path]:
     if spec is not None and spec.submodule_search_locations:
         roots.extend(Path(p) for p in spec.submodule_search_locations)
     return roots
-
-
-def default_checkpoint_root() -> Path:
-    """The first of `checkpoint_roots()`: where `train` suggests writing a new checkpoint."""
-    roots = checkpoint_roots()
-    return roots[0] if roots else Path("routers")
 
 
 def find_checkpoint(name: str) -> Path | None:

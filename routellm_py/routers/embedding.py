@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from routellm_py._util import atomic_path, atomic_write
 from routellm_py.data.aliases import DEFAULT_STRONG, DEFAULT_WEAK
 from routellm_py.embeddings.encoders import DEFAULT_SPEC, Encoder, get_encoder
 from routellm_py.embeddings.text_policy import DEFAULT_POLICY, TextPolicy, parse_policy
@@ -123,18 +124,15 @@ class EmbeddingRouter(Router):
         from safetensors.numpy import save_file
 
         self._require_fitted()
-        tmp = directory / f"{self.state_name}.safetensors.tmp"
-        save_file({k: np.ascontiguousarray(v) for k, v in tensors.items()}, str(tmp))
-        tmp.replace(directory / f"{self.state_name}.safetensors")
+        with atomic_path(directory / f"{self.state_name}.safetensors") as tmp:
+            save_file({k: np.ascontiguousarray(v) for k, v in tensors.items()}, str(tmp))
         meta = {
             "encoder": self.encoder_config,
             "text_policy": self.policy.to_dict(),
             "training": self.training_report,
             **meta,
         }
-        tmp_json = directory / f"{self.state_name}.json.tmp"
-        tmp_json.write_text(json.dumps(meta, indent=1) + "\n")
-        tmp_json.replace(directory / f"{self.state_name}.json")
+        atomic_write(directory / f"{self.state_name}.json", json.dumps(meta, indent=1) + "\n")
 
     def _read_state(self, directory: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         from safetensors.numpy import load_file

@@ -12,7 +12,6 @@ Heavy libraries (torch, transformers) are imported inside functions only.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 from collections.abc import Sequence
@@ -21,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from routellm_py._util import atomic_write, sha256_file
 from routellm_py.routers.base import checkpoint_file
 
 MINILM = "minilm"
@@ -126,12 +126,11 @@ def save_hf(model: Any, tokenizer: Any, directory: Path) -> None:
     shutil.rmtree(tmp, ignore_errors=True)
     model.save_pretrained(tmp, safe_serialization=True)
     tokenizer.save_pretrained(tmp)
-    manifest = {f.name: _sha256(f) for f in sorted(tmp.iterdir()) if f.is_file()}
+    manifest = {f.name: sha256_file(f) for f in sorted(tmp.iterdir()) if f.is_file()}
     shutil.rmtree(final, ignore_errors=True)
     tmp.rename(final)
     out = directory / MANIFEST
-    out.with_suffix(".tmp").write_text(json.dumps(manifest, indent=2) + "\n")
-    out.with_suffix(".tmp").replace(out)
+    atomic_write(out, json.dumps(manifest, indent=2) + "\n")
 
 
 def verified_model_dir(directory: Path) -> Path:
@@ -147,16 +146,8 @@ def verified_model_dir(directory: Path) -> Path:
         f = checkpoint_file(model_dir, name)
         if not f.is_file():
             raise ValueError(f"{f} is missing")
-        if _sha256(f) != digest:
+        if sha256_file(f) != digest:
             raise ValueError(f"{f} does not match its sha256 in {MANIFEST}")
     if not any(name.endswith(".safetensors") for name in manifest):
         raise ValueError(f"{model_dir} holds no .safetensors weights")
     return model_dir
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
-
 import numpy as np
 
+from routellm_py._util import text_uniform
 from routellm_py.data.aliases import DEFAULT_STRONG, DEFAULT_WEAK
 from routellm_py.routers.base import Router, register
 
@@ -30,8 +29,4 @@ class RandomRouter(Router):
     def _win_rate(self, prompts: list[str]) -> np.ndarray:
         if self.seed is None:
             return self._rng.random(len(prompts))
-        out = np.empty(len(prompts))
-        for i, p in enumerate(prompts):
-            digest = hashlib.sha256(f"{self.seed}\x00{p}".encode()).digest()
-            out[i] = int.from_bytes(digest[:8], "little") / 2.0**64
-        return out
+        return np.array([text_uniform(p, self.seed) for p in prompts])

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from routellm_py import metrics as M
+from routellm_py._util import CARD_FILE, atomic_write
 from routellm_py.calibration import (
     WinRateQuantiles,
     prompts_digest,
@@ -31,7 +32,7 @@ from routellm_py.calibration import (
     threshold_for_strong_fraction,
     write_quantiles,
 )
-from routellm_py.routers.base import CARD_FILE, Router, _atomic_write, load_router
+from routellm_py.routers.base import Router, load_router
 from routellm_py.routers.calibration import (
     CALIBRATION_FILE,
     METHODS,
@@ -313,11 +314,11 @@ def write_calibration(directory: str | Path, calibrator: Calibrator, info: dict[
     "## Calibration" section in the checkpoint's README.md (replacing an older one)."""
     d = Path(directory)
     record = {"format_version": 1, **calibrator.to_dict(), **info}
-    _atomic_write(d / CALIBRATION_FILE, json.dumps(record, indent=2) + "\n")
+    atomic_write(d / CALIBRATION_FILE, json.dumps(record, indent=2) + "\n")
     card_path = d / CARD_FILE
     card = card_path.read_text() if card_path.is_file() else ""
     card = re.sub(r"\n?## Calibration\n.*?(?=\n## |\Z)", "", card, flags=re.S).rstrip("\n")
-    _atomic_write(card_path, (card + "\n\n" if card else "") + calibration_card(record))
+    atomic_write(card_path, (card + "\n\n" if card else "") + calibration_card(record))
     return d / CALIBRATION_FILE
 
 

@@ -6,7 +6,6 @@ Ties are handled as `routellm_py.routers.embedding` documents (`ties="half"` or 
 
 from __future__ import annotations
 
-import hashlib
 import sys
 from dataclasses import dataclass
 from typing import Any
@@ -14,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from routellm_py._util import text_uniform
 from routellm_py.data.battles import Battles
 from routellm_py.routers.embedding import TIES
 
@@ -88,11 +88,7 @@ def validation_mask(prompts: list[str], fraction: float, seed: int) -> np.ndarra
     `fraction`, so the split does not depend on order and never splits a prompt's battles."""
     if not 0.0 <= fraction < 1.0:
         raise ValueError(f"val_fraction must be in [0, 1), got {fraction}")
-    u = [
-        int.from_bytes(hashlib.sha256(f"{seed}\x00{p}".encode()).digest()[:8], "little") / 2.0**64
-        for p in prompts
-    ]
-    return np.asarray(u) < fraction
+    return np.array([text_uniform(p, seed) for p in prompts]) < fraction
 
 
 def print_report(name: str, report: dict[str, Any]) -> None:

@@ -1,7 +1,8 @@
 """The browser pages at `/ui`, mounted on the server app by `server.create_app`.
 
-Pages (static files shipped in `static/`, no CDN): `/ui/` the playground, `/ui/bench` the
-benchmark curves, `/ui/dashboard` the live dashboard. They hold no data, so they are
+Pages (`pages/<name>.html` inside the shared `pages/page.html` head, assets shipped in
+`static/`, no CDN): `/ui/` the playground, `/ui/bench` the benchmark curves, `/ui/dashboard`
+the live dashboard. They hold no data, so they are
 served without the API key; everything they show comes from endpoints that check it
 (the page sends `Authorization: Bearer <key>` from a key field kept in sessionStorage):
 `/v1/route`, `/v1/chat/completions`, `/stats`, `/metrics`, and these JSON endpoints:
@@ -18,15 +19,25 @@ No `from __future__ import annotations`: FastAPI reads the handlers' annotations
 """
 
 import asyncio
+import html
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from string import Template
+from typing import TYPE_CHECKING, Any
 
-from routellm_py.controller import Controller
-from routellm_py.server import DEFAULT_MAX_BODY_BYTES, MAX_ROUTE_BATCH, ApiError, read_json
+from routellm_py.server_http import DEFAULT_MAX_BODY_BYTES, MAX_ROUTE_BATCH, ApiError, read_json
+
+if TYPE_CHECKING:
+    from routellm_py.controller import Controller
 
 STATIC = Path(__file__).with_name("static")
-PAGES = {"/ui/": "playground.html", "/ui/bench": "bench.html", "/ui/dashboard": "dashboard.html"}
+PAGE_DIR = Path(__file__).with_name("pages")
+# route -> (page name, title, its own scripts in static/: the last one runs deferred)
+PAGES = {
+    "/ui/": ("playground", "playground", ("prompts.js", "playground.js")),
+    "/ui/bench": ("bench", "benchmarks", ("bench.js",)),
+    "/ui/dashboard": ("dashboard", "dashboard", ("prometheus.js", "dashboard.js")),
+}
 MAX_WIN_RATES = 200_000
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; object-src 'none'; "
@@ -67,11 +78,22 @@ def check_threshold_request(body: Any) -> tuple[list[float], float]:
     return [float(w) for w in rates], float(f)
 
 
-def mount_ui(app: Any, controller: Controller, authorize: Any) -> None:
+def render_page(name: str, title: str, scripts: tuple[str, ...]) -> str:
+    """`pages/<name>.html` (the body of <main>) inside the shared head of `pages/page.html`."""
+    tags = [
+        f'<script src="/ui/static/{s}"{" defer" if i == len(scripts) - 1 else ""}></script>'
+        for i, s in enumerate(scripts)
+    ]
+    shell = Template((PAGE_DIR / "page.html").read_text(encoding="utf-8"))
+    body = (PAGE_DIR / f"{name}.html").read_text(encoding="utf-8")
+    return shell.substitute(title=html.escape(title), scripts="\n".join(tags), body=body)
+
+
+def mount_ui(app: Any, controller: "Controller", authorize: Any) -> None:
     """Add the pages, their assets (`/ui/static/...`) and JSON endpoints to `app`;
     `authorize(request)` raises the server's 401 unless the request carries the key."""
     from fastapi import Request
-    from fastapi.responses import FileResponse, RedirectResponse
+    from fastapi.responses import HTMLResponse, RedirectResponse
     from starlette.staticfiles import StaticFiles
 
     from routellm_py.calibration import threshold_for_strong_fraction
@@ -90,15 +112,15 @@ def mount_ui(app: Any, controller: Controller, authorize: Any) -> None:
         return RedirectResponse("/ui/")
 
     def page_handler(page: str) -> Any:
-        """A handler without parameters: nothing in the request names the file."""
+        """A handler without parameters: nothing in the request names the page."""
 
         async def handler() -> Any:
-            return FileResponse(STATIC / page, headers=SECURITY_HEADERS)
+            return HTMLResponse(page, headers=SECURITY_HEADERS)
 
         return handler
 
-    for route, page in PAGES.items():
-        app.add_api_route(route, page_handler(page), include_in_schema=False)
+    for route, spec in PAGES.items():
+        app.add_api_route(route, page_handler(render_page(*spec)), include_in_schema=False)
 
     @app.get("/ui/api/config")
     async def ui_config(request: Request) -> dict[str, Any]:

@@ -10,7 +10,6 @@ import pytest
 
 from routellm_py import metrics as M
 from routellm_py.benchmarks import harness as H
-from routellm_py.benchmarks.overhead import measure_overhead
 from routellm_py.data.benchmarks import load_benchmark, load_contaminated
 from routellm_py.routers.base import Router, load_router
 from routellm_py.routers.random import RandomRouter
@@ -168,13 +167,6 @@ def test_bad_inputs(data_dir):
         H.resolve_routers(["random", "random"])
     with pytest.raises(KeyError, match="unknown router"):
         H.resolve_routers(["no-such-router"])
-
-
-def test_overhead_reports_all_fields():
-    o = measure_overhead(load_router("random"), ["a", "b", "c"], n_single=5, n_batch=10)
-    assert (o.router, o.n_single, o.n_batch) == ("random", 5, 10)
-    assert o.p99_ms >= o.median_ms >= 0 and o.throughput_qps > 0
-    assert o.tracemalloc_peak_mb >= 0 and o.maxrss_delta_mb >= 0
 
 
 def test_interrupted_scoring_keeps_finished_batches(tmp_path, monkeypatch):

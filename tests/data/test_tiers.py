@@ -10,7 +10,7 @@ import pytest
 
 from routellm_py.data.aliases import DEFAULT_STRONG, DEFAULT_WEAK
 from routellm_py.data.battles import Battles, swap_sides
-from routellm_py.data.tiers import assign_tiers, fit_bradley_terry, tier_battles
+from routellm_py.data.tiers import assign_tiers, fit_bradley_terry
 
 
 def _battles(rows):
@@ -128,25 +128,3 @@ def test_assign_tiers_is_optimal_1d_kmeans():
     assert got == pytest.approx(best)
     means = [ratings[[m for m, t in tiers.items() if t == k]].mean() for k in range(3)]
     assert means == sorted(means, reverse=True)  # tier 0 is the best
-
-
-def test_tier_battles_orients_and_relabels():
-    b = _battles(
-        [
-            ("s1", "w1", "a_wins", 1, 1.0, 0.9),
-            ("w1", "s2", "a_wins", 1, 2.0, 0.8),  # weak model won: becomes b_wins, p 0.2
-            ("m", "s1", "a_wins", 1),  # middle tier: not used
-            ("s1", "s2", "tie", 1),  # both strong: not used
-        ]
-    )
-    tiers = {"s1": 0, "s2": 0, "m": 1, "w1": 2}
-    out = tier_battles(b, tiers, strong_tiers=[0], weak_tiers=[2]).frame
-    assert out.model_a.tolist() == [DEFAULT_STRONG] * 2
-    assert out.model_b.tolist() == [DEFAULT_WEAK] * 2
-    assert out.outcome.tolist() == ["a_wins", "b_wins"]
-    np.testing.assert_allclose(out.p_a_wins, [0.9, 0.2])
-    assert out.weight.tolist() == [1.0, 2.0]
-    with pytest.raises(ValueError, match="disjoint"):
-        tier_battles(b, tiers, strong_tiers=[0], weak_tiers=[0, 2])
-    with pytest.raises(ValueError, match="no battles between tiers"):
-        tier_battles(b, tiers, strong_tiers=[1], weak_tiers=[2])

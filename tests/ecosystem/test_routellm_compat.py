@@ -237,7 +237,7 @@ def test_sw_mismatched_embeddings_are_an_error(tmp_path: Path) -> None:
 # ---- BERT classifier ---------------------------------------------------------------------
 def test_bert_matches_routellm(tmp_path: Path) -> None:
     """A 3-label sequence classifier folder (save_pretrained + tokenizer), tiny and seeded."""
-    torch = pytest.importorskip("torch")
+    import torch
     from transformers import (
         AutoModelForSequenceClassification,
         AutoTokenizer,
@@ -290,7 +290,7 @@ def write_causal_checkpoint(d: Path) -> None:
     from transformers import AutoTokenizer, LlamaForCausalLM
 
     from routellm_py.embeddings.encoders import bundled_minilm_path
-    from routellm_py.training.testing import tiny_config
+    from tests.tiny_models import tiny_config
 
     tok = AutoTokenizer.from_pretrained(bundled_minilm_path())
     headers = ["<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>"]
@@ -339,7 +339,6 @@ def routellm_causal_win_rate(d: Path, prompt: str) -> float:
 
 
 def test_causal_llm_matches_routellm(tmp_path: Path) -> None:
-    pytest.importorskip("torch")
     from routellm_py.compat.routellm_causal import load_routellm_causal
 
     d = tmp_path / "causal_llm_gpt4_augmented"

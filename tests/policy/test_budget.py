@@ -105,10 +105,11 @@ def test_controller_budget_and_server_stats(drift_win_rates, data_dir) -> None:
 
 
 def test_app_factory_from_env(monkeypatch) -> None:
-    from routellm_py.cli.serve import ARGS_ENV, app_factory
+    from routellm_py._util import SERVE_ARGS_ENV
+    from routellm_py.cli.serve import app_factory
 
     flags = "--routers length --strong-model s-m --weak-model w-m --models router-length-b0.2"
-    monkeypatch.setenv(ARGS_ENV, flags)
+    monkeypatch.setenv(SERVE_ARGS_ENV, flags)
     with BackgroundServer(app_factory()) as srv:
         models = httpx.get(f"http://127.0.0.1:{srv.port}/v1/models").json()["data"]
     assert [m["id"] for m in models] == ["router-length-b0.2"]

@@ -25,6 +25,8 @@ WEAK = "mistralai/Mixtral-8x7B-Instruct-v0.1"
 # Three models the shipped mf knows, called on the local upstream as openai/<alias>.
 KNOWN = [STRONG, "gpt-3.5-turbo-0613", WEAK]
 PRICES = [(1e-5, 3e-5), (1e-6, 2e-6), (6e-7, 6e-7)]
+# Scoring with the shipped mf runs its encoder (model2vec distilled from the real MiniLM).
+SLOW = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
@@ -88,6 +90,7 @@ def expected_orders(mf: Router, texts: list[str], policy: str, param: float) -> 
 
 
 # ---- two models: the pair strings behave as before ---------------------------------------
+@SLOW
 def test_pair_strings_decide_as_win_rate_at_least_threshold(make, mf, prompts, up) -> None:
     w = mf.win_rate(prompts)
     t = float(np.median(w))
@@ -101,6 +104,7 @@ def test_pair_strings_decide_as_win_rate_at_least_threshold(make, mf, prompts, u
 
 
 # ---- N-way decisions -----------------------------------------------------------------------
+@SLOW
 @pytest.mark.parametrize(
     ("model", "policy", "param"), [("lambda10", "lambda", 10.0), ("t0.95", "t", 0.95)]
 )
@@ -123,6 +127,7 @@ def test_nway_record_lists_every_candidate_in_policy_order(
     assert len({r["routed_model"] for r in records}) > 1
 
 
+@SLOW
 def test_lambda_zero_picks_best_quality_and_huge_lambda_the_cheapest(make, prompts, up) -> None:
     c = make(models=models(up.base_url))
     best = c.decide(prompts, model="router-mf-nway-lambda0")
@@ -137,6 +142,7 @@ def test_lambda_zero_picks_best_quality_and_huge_lambda_the_cheapest(make, promp
 
 
 # ---- N-way calls on the local upstream -----------------------------------------------------
+@SLOW
 def test_the_chosen_model_is_called(make, prompts, up) -> None:
     c = make(models=models(up.base_url))
     prompt = prompts[-1]
@@ -150,6 +156,7 @@ def test_the_chosen_model_is_called(make, prompts, up) -> None:
     assert c.stats()["routed"]["mf"] == {routed: 1}
 
 
+@SLOW
 def test_failure_falls_back_in_policy_order(make, prompts, up) -> None:
     c = make(models=models(up.base_url), fallback=True)
     prompt = prompts[0]
@@ -163,6 +170,7 @@ def test_failure_falls_back_in_policy_order(make, prompts, up) -> None:
     assert r.routing["served_model"] == order[2] and r.routing["fallback_used"]
 
 
+@SLOW
 def test_without_fallback_only_the_first_is_tried(make, prompts, up) -> None:
     c = make(models=models(up.base_url))
     order = c.decide(prompts[:1], model="router-mf-nway-lambda0")[0]["candidates"]
@@ -174,6 +182,7 @@ def test_without_fallback_only_the_first_is_tried(make, prompts, up) -> None:
     assert [a["model"] for a in e.value.routing["attempts"]] == [order[0]["model"]]
 
 
+@SLOW
 def test_async_path_routes_the_same(make, prompts, up) -> None:
     c = make(models=models(up.base_url))
     want = c.decide(prompts[:1], model="router-mf-nway-t0.5")[0]["routed_model"]
@@ -217,6 +226,7 @@ def test_bad_models_config_is_refused(make, entries, match) -> None:
         make(models=entries)
 
 
+@SLOW
 def test_bad_nway_strings_are_refused(make, up, prompts) -> None:
     with pytest.raises(RoutingError, match="models list"):
         make().decide(prompts[:1], model="router-mf-nway-t0.9")
@@ -232,6 +242,7 @@ def test_bad_nway_strings_are_refused(make, up, prompts) -> None:
 
 
 # ---- the server ----------------------------------------------------------------------------
+@SLOW
 def test_server_routes_and_completes_nway(make, prompts, up) -> None:
     import httpx
 

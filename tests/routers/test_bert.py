@@ -7,15 +7,14 @@ import json
 
 import numpy as np
 import pytest
+import torch
+import transformers
 
-torch = pytest.importorskip("torch")
-transformers = pytest.importorskip("transformers")
-
-from routellm_py.data.aliases import DEFAULT_STRONG as S  # noqa: E402
-from routellm_py.data.aliases import DEFAULT_WEAK as W  # noqa: E402
-from routellm_py.routers.base import CheckpointError, load_router  # noqa: E402
-from routellm_py.routers.bert import BertRouter  # noqa: E402
-from routellm_py.training.testing import (  # noqa: E402
+from routellm_py.data.aliases import DEFAULT_STRONG as S
+from routellm_py.data.aliases import DEFAULT_WEAK as W
+from routellm_py.routers.base import CheckpointError, load_router
+from routellm_py.routers.bert import BertRouter
+from tests.tiny_models import (
     FRUIT,
     VEHICLES,
     tiny_config,
@@ -152,6 +151,7 @@ def test_cli_train_writes_a_loadable_checkpoint(tiny_backbone, tmp_path):
     assert load_router(out).win_rate(["apple"]).shape == (1,)
 
 
+@pytest.mark.slow
 def test_real_minilm_smoke_fine_tune(data_dir, tmp_path):
     """A few steps on real MT-Bench gold battles with the bundled all-MiniLM-L6-v2."""
     from routellm_py.data.benchmarks import load_benchmark

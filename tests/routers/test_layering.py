@@ -77,7 +77,7 @@ def test_saved_routers_serve_without_the_lab(tmp_path, monkeypatch) -> None:
     from routellm_py.data.aliases import DEFAULT_STRONG, DEFAULT_WEAK
     from routellm_py.routers.bert import BertRouter
     from routellm_py.routers.mf import MFRouter
-    from routellm_py.training.testing import (
+    from tests.tiny_models import (
         FRUIT,
         VEHICLES,
         tiny_config,

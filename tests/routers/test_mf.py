@@ -164,6 +164,7 @@ def test_strong_model_must_be_in_the_data():
         MFRouter(strong_model="gpt-5", **FAST).fit(topical_battles(), progress=False)
 
 
+@pytest.mark.slow
 def test_shipped_checkpoint_is_n_way():
     router = load_router("mf")  # found under the repository's routers/
     assert router.name == "mf" and router.labels == "task-difficulty"

@@ -13,7 +13,7 @@ from routellm_py.data.battles import Battles
 from routellm_py.routers import quality_gap
 from routellm_py.routers.base import get_router_class, load_router
 from routellm_py.routers.quality_gap import QualityGapRouter
-from routellm_py.training.testing import FRUIT, VEHICLES, tiny_config, tiny_tokenizer
+from tests.tiny_models import FRUIT, VEHICLES, tiny_config, tiny_tokenizer
 
 SMALL, LARGE = "mistralai/Mixtral-8x7B-Instruct-v0.1", "gpt-4-1106-preview"
 

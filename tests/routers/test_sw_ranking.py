@@ -169,6 +169,7 @@ def test_real_arena_bench_tiers(data_dir):
     assert np.all((wr > 0.5) & (wr < 1.0))
 
 
+@pytest.mark.slow
 def test_shipped_checkpoint():
     router = load_router("sw_ranking")  # found under the repository's routers/
     assert router.name == "sw_ranking" and router.labels == "task-difficulty"

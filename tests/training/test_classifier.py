@@ -7,13 +7,11 @@ import socket
 
 import numpy as np
 import pytest
+import torch
 
-torch = pytest.importorskip("torch")
-transformers = pytest.importorskip("transformers")
-
-from routellm_py.routers.hf_models import predict_proba  # noqa: E402
-from routellm_py.training import classifier as C  # noqa: E402
-from routellm_py.training.testing import tiny_config, tiny_tokenizer  # noqa: E402
+from routellm_py.routers.hf_models import predict_proba
+from routellm_py.training import classifier as C
+from tests.tiny_models import tiny_config, tiny_tokenizer
 
 WORDS_A = ["apple", "banana", "cherry", "grape"]
 WORDS_B = ["car", "truck", "bus", "train"]

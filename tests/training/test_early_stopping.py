@@ -4,10 +4,9 @@ weights restored."""
 from __future__ import annotations
 
 import pytest
+import torch
 
-torch = pytest.importorskip("torch")
-
-from routellm_py.training.early_stopping import EarlyStopping  # noqa: E402
+from routellm_py.training.early_stopping import EarlyStopping
 
 
 def run(losses: list[float], patience: int, min_delta: float = 0.0) -> tuple[int, int, float]:

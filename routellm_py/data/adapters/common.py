@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -11,8 +10,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from routellm_py._util import json_object
 from routellm_py.data.aliases import canonical_model
-from routellm_py.data.battles import COLUMNS, Battles, is_text, map_unique
+from routellm_py.data.battles import COLUMNS, Battles, first_flagged, is_text, map_unique
 
 logger = logging.getLogger("routellm_py.data")
 
@@ -49,11 +49,10 @@ def check_rows(
 ) -> None:
     """Raise on the first row flagged by any (mask, problem) check, quoting that row."""
     for mask, problem in checks:
-        hits = np.flatnonzero(np.asarray(mask, dtype=bool))
-        if hits.size:
-            i = int(hits[0])
+        if (i := first_flagged(mask)) is not None:
             row = {k: f"{v!s:.60}" for k, v in frame.iloc[i].to_dict().items()}
-            raise fail(where, i + 1, f"{problem} ({hits.size} such rows); row: {row}")
+            n = int(np.count_nonzero(np.asarray(mask, dtype=bool)))
+            raise fail(where, i + 1, f"{problem} ({n} such rows); row: {row}")
 
 
 def read_jsonl(path: Path, needed: Sequence[str] = ()) -> list[dict[str, Any]]:
@@ -63,12 +62,7 @@ def read_jsonl(path: Path, needed: Sequence[str] = ()) -> list[dict[str, Any]]:
         for i, line in enumerate(fh, 1):
             if not line.strip():
                 continue
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise AdapterError(f"{path}: line {i}: not valid JSON ({e})") from e
-            if not isinstance(rec, dict):
-                raise AdapterError(f"{path}: line {i}: expected a JSON object, got {rec!r:.60}")
+            rec = json_object(line, f"{path}: line {i}", AdapterError)
             missing = [k for k in needed if k not in rec]
             if missing:
                 raise AdapterError(f"{path}: line {i}: missing keys {missing}")

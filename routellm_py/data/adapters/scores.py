@@ -32,7 +32,7 @@ from routellm_py.data.adapters.common import (
     require_columns,
 )
 from routellm_py.data.aliases import canonical_model
-from routellm_py.data.battles import Battles
+from routellm_py.data.battles import Battles, first_flagged
 
 META = ("key", "prompt", "source", "task")
 
@@ -128,8 +128,7 @@ def score_column(
     s = pd.to_numeric(cells, errors="coerce").astype(np.float64)
     ok = (s.isin([0.0, 1.0]) if binary else s.between(low, high)) & np.isfinite(s)
     bad = (s.isna() & cells.notna()) | ~(ok | s.isna())
-    if bad.any():
-        i = int(np.flatnonzero(bad.to_numpy())[0])
+    if (i := first_flagged(bad)) is not None:
         value = cells.iloc[i]
         shown = repr(value) if isinstance(value, str) else str(value)
         scale = "0, 1" if binary else f"a number in [{low:g}, {high:g}]"

@@ -1,5 +1,5 @@
-"""Tiny, randomly initialised models and a word-level tokenizer, built offline in seconds:
-for tests and for trying the training code path without pretrained weights."""
+"""Test helpers: tiny, randomly initialised models and a word-level tokenizer, built offline
+in seconds, so the training and HF-router code paths run without pretrained weights."""
 
 from __future__ import annotations
 

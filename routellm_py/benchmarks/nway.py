@@ -343,37 +343,35 @@ def evaluate(
 def plot(table: pd.DataFrame, title: str, path: Path) -> None:
     """Quality vs USD per 1k prompts: single models (x), random mix frontier (line), uniform
     random and oracle (stars), the two policy sweeps (lines)."""
-    from routellm_py.benchmarks.plots import _pyplot
+    from routellm_py.benchmarks.plots import axes
 
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(7.5, 5))
-    singles = table[table["kind"] == "single"]
-    frontier = mix_frontier(singles["usd_per_1k"].to_numpy(), singles["quality"].to_numpy())
-    xs = np.geomspace(frontier[0][0], table["usd_per_1k"].max(), 200)  # mixes curve on log x
-    qs = [frontier_quality(frontier, x) for x in xs]
-    ax.plot(xs, qs, "-", color="grey", lw=1, label="best random mix of single models")
-    ax.plot(singles["usd_per_1k"], singles["quality"], "kx", label="single model")
-    for _, r in singles.iterrows():
-        xy = (r["usd_per_1k"], r["quality"])
-        name = r["policy"].split("/")[-1][:24]
-        ax.annotate(name, xy, xytext=(3, 3), textcoords="offset points", fontsize=6)
-    for kind, style, label in (
-        ("lambda", "o-", "quality - lambda x cost"),
-        ("t", "s-", "cheapest with P(match best) >= t"),
-    ):
-        pts = table[table["kind"] == kind]
-        ax.plot(pts["usd_per_1k"], pts["quality"], style, ms=4, label=label)
-    for kind, style in (("random", "b*"), ("oracle", "r*")):
-        r = table[table["kind"] == kind].iloc[0]
-        ax.plot(r["usd_per_1k"], r["quality"], style, ms=10, label=r["policy"])
-    ax.set_xscale("log")
-    ax.set_xlabel("USD per 1,000 prompts")
-    ax.set_ylabel("quality (mean gold score)")
-    ax.set_title(title, fontsize=9)
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    with axes((7.5, 5)) as ax:
+        singles = table[table["kind"] == "single"]
+        frontier = mix_frontier(singles["usd_per_1k"].to_numpy(), singles["quality"].to_numpy())
+        xs = np.geomspace(frontier[0][0], table["usd_per_1k"].max(), 200)  # mixes curve on log x
+        qs = [frontier_quality(frontier, x) for x in xs]
+        ax.plot(xs, qs, "-", color="grey", lw=1, label="best random mix of single models")
+        ax.plot(singles["usd_per_1k"], singles["quality"], "kx", label="single model")
+        for _, r in singles.iterrows():
+            xy = (r["usd_per_1k"], r["quality"])
+            name = r["policy"].split("/")[-1][:24]
+            ax.annotate(name, xy, xytext=(3, 3), textcoords="offset points", fontsize=6)
+        for kind, style, label in (
+            ("lambda", "o-", "quality - lambda x cost"),
+            ("t", "s-", "cheapest with P(match best) >= t"),
+        ):
+            pts = table[table["kind"] == kind]
+            ax.plot(pts["usd_per_1k"], pts["quality"], style, ms=4, label=label)
+        for kind, style in (("random", "b*"), ("oracle", "r*")):
+            r = table[table["kind"] == kind].iloc[0]
+            ax.plot(r["usd_per_1k"], r["quality"], style, ms=10, label=r["policy"])
+        ax.set_xscale("log")
+        ax.set_xlabel("USD per 1,000 prompts")
+        ax.set_ylabel("quality (mean gold score)")
+        ax.set_title(title, fontsize=9)
+        ax.legend(fontsize=7)
+        ax.figure.tight_layout()
+        ax.figure.savefig(path, dpi=120)
 
 
 def markdown(table: pd.DataFrame) -> str:

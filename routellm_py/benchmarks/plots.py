@@ -20,7 +20,7 @@ STYLES = {
 
 
 @contextmanager
-def _axes(size: tuple[float, float]) -> Iterator[Any]:
+def axes(size: tuple[float, float]) -> Iterator[Any]:
     """One matplotlib Axes on the Agg backend (imported here, so imports stay light); the
     figure is closed when the block ends."""
     import matplotlib
@@ -55,7 +55,7 @@ def plot_curves(
 ) -> bytes:
     """PNG bytes of the curves; `band` = (strong fractions, low, high) is shaded as the
     random routers' band."""
-    with _axes((6.4, 4.4)) as ax:
+    with axes((6.4, 4.4)) as ax:
         if band is not None:
             grid, low, high = band
             ax.fill_between(
@@ -71,7 +71,7 @@ def plot_reliability(
 ) -> bytes:
     """PNG bytes of a reliability diagram: per router, the mean outcome (strong beats weak,
     ties 1/2) against the mean win rate of each non-empty bin, marker area ~ prompts."""
-    with _axes((4.8, 4.8)) as ax:
+    with axes((4.8, 4.8)) as ax:
         ax.plot([0, 1], [0, 1], color="black", ls="--", lw=1, label="perfectly calibrated")
         for label, (pbar, ybar, n) in bins.items():
             line = ax.plot(pbar, ybar, marker=None, lw=1.2, label=label)[0]

@@ -3,11 +3,13 @@
 Each entry of `models`: `{"model": litellm name, "api_base"?, "api_key"?, "api_key_env"?,
 "extra"?, "price_in"?, "price_out"? (USD per token; default: litellm's offline cost map,
 an unknown price is an error naming the model), "output_tokens"? (expected completion
-length, default `DEFAULT_OUTPUT_TOKENS`), "router_name"? (the name the router knows the
-model by; default `model`)}`. A decision scores the prompt for every model with the
-router's `model_scores`, turns the scores into estimates (`estimates_from_scores`), and
-orders the models by the spec's policy (`routellm_py.policy.nway`); the first is called,
-the others are the fallback order. Prompt tokens: `estimate_tokens` (chars / 4).
+length; default `policy.nway.output_length` of `router_name`: the shipped table, else 256),
+"router_name"? (the name the router knows the model by; default `model`)}`. A decision
+scores the prompt for every model with the router's `model_scores`, turns the scores into
+estimates (`estimates_from_scores`), and orders the models by the spec's policy
+(`routellm_py.policy.nway`); the first is called, the others are the fallback order.
+Prompt tokens: `estimate_tokens` (chars / 4). The record gives each candidate's expected
+output tokens and their source ("config", the table's source, or "default").
 """
 
 from __future__ import annotations
@@ -22,18 +24,19 @@ import numpy as np
 from routellm_py.controller.calls import ModelEndpoint
 from routellm_py.controller.model_string import RouteSpec
 from routellm_py.policy.nway import (
+    OutputLength,
     Price,
     cheapest_matching_order,
     estimate_tokens,
     estimates_from_scores,
     expected_cost,
     litellm_price,
+    output_length,
     quality_minus_cost_order,
 )
 from routellm_py.policy.spend import SpendBudget
 from routellm_py.routers.base import Router
 
-DEFAULT_OUTPUT_TOKENS = 256.0  # a typical chat answer; set `output_tokens` per model
 _PRICE_KEYS = ("price_in", "price_out", "output_tokens", "router_name")
 
 
@@ -44,7 +47,7 @@ class Candidate:
 
     endpoint: ModelEndpoint
     price: Price
-    output_tokens: float
+    output: OutputLength
     router_name: str
 
 
@@ -76,14 +79,13 @@ def candidate(entry: str | dict[str, Any], api_base: str | None, api_key: str | 
             ) from e
         price_in = listed.input_per_token if price_in is None else price_in
         price_out = listed.output_per_token if price_out is None else price_out
-    output_tokens = _number(entry, "output_tokens", model)
     router_name = entry.get("router_name", model)
     if not isinstance(router_name, str) or not router_name:
         raise ValueError(f"models: router_name of {model!r} must be a non-empty string")
     return Candidate(
         endpoint,
         Price(price_in, price_out),
-        DEFAULT_OUTPUT_TOKENS if output_tokens is None else output_tokens,
+        output_length(router_name, _number(entry, "output_tokens", model)),
         router_name,
     )
 
@@ -124,7 +126,7 @@ def decisions(
     scores = router.model_scores(list(texts), [c.router_name for c in models])
     quality, p_match = estimates_from_scores(scores)
     tokens = np.array([estimate_tokens(n) for n in prompt_chars])
-    cost = expected_cost(tokens, [c.price for c in models], [c.output_tokens for c in models])
+    cost = expected_cost(tokens, [c.price for c in models], [c.output.tokens for c in models])
     param = float(spec.policy_param or 0.0)
     lambdas = None
     if spec.policy == "usd":
@@ -145,6 +147,8 @@ def decisions(
                 "quality": float(quality[i, j]),
                 "p_match_best": float(p_match[i, j]),
                 "expected_cost_usd": float(cost[i, j]),
+                "output_tokens": models[j].output.tokens,
+                "output_tokens_source": models[j].output.source,
             }
             for j in row
         ]

@@ -13,10 +13,9 @@ import pytest
 
 from routellm_py import load_router
 from routellm_py.controller import Controller, RoutingError, UpstreamError
-from routellm_py.controller.nway import DEFAULT_OUTPUT_TOKENS
 from routellm_py.policy import nway
 from routellm_py.policy.drift import drift_prompts
-from routellm_py.policy.nway import Price, litellm_price
+from routellm_py.policy.nway import OutputLength, Price, litellm_price
 from routellm_py.routers.base import Router
 from tests.upstream import Upstream
 
@@ -122,6 +121,10 @@ def test_nway_record_lists_every_candidate_in_policy_order(
         tokens = r["prompt_tokens"]
         assert by["openai/m0"]["expected_cost_usd"] == pytest.approx(tokens * 1e-5 + 100 * 3e-5)
         assert by["openai/m2"]["expected_cost_usd"] == pytest.approx(tokens * 6e-7 + 300 * 6e-7)
+        assert (by["openai/m2"]["output_tokens"], by["openai/m2"]["output_tokens_source"]) == (
+            300.0,
+            "config",
+        )
         assert max(x["p_match_best"] for x in r["candidates"]) == 1.0
     # Not every prompt gets the same model: the estimates matter.
     assert len({r["routed_model"] for r in records}) > 1
@@ -208,7 +211,7 @@ def test_prices_default_to_litellm_cost_map(make, up) -> None:
     c = make(models=listed)
     assert c.models[0].price == litellm_price("gpt-4o")
     assert c.models[1].price == Price(litellm_price("gpt-4o-mini").input_per_token, 1e-6)
-    assert c.models[0].output_tokens == DEFAULT_OUTPUT_TOKENS
+    assert c.models[0].output == OutputLength(512.3, "alpaca-eval")  # router_name in the table
     assert c.models[0].endpoint.api_base == up.base_url  # the shared default
 
 

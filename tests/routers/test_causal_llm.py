@@ -16,9 +16,9 @@ transformers = pytest.importorskip("transformers")
 
 from routellm_py.data.aliases import DEFAULT_STRONG as S  # noqa: E402
 from routellm_py.data.aliases import DEFAULT_WEAK as W  # noqa: E402
+from routellm_py.hf_text import pad_batch  # noqa: E402
 from routellm_py.routers.base import load_router  # noqa: E402
 from routellm_py.routers.causal_llm import CausalLLMRouter, resolve_causal_backbone  # noqa: E402
-from routellm_py.routers.hf_models import pad_batch  # noqa: E402
 from routellm_py.routers.label_lm import ChatPromptTokenizer, LabelTokenLM  # noqa: E402
 from routellm_py.training.testing import (  # noqa: E402
     FRUIT,

@@ -11,7 +11,7 @@ import pytest
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
-from routellm_py.routers.hf_models import predict_proba  # noqa: E402
+from routellm_py.hf_text import predict_proba  # noqa: E402
 from routellm_py.training import classifier as C  # noqa: E402
 from routellm_py.training.testing import tiny_config, tiny_tokenizer  # noqa: E402
 

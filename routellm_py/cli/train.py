@@ -56,6 +56,7 @@ def router_options(cls: type) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
+    import routellm_py.feedback.battles  # noqa: F401 (registers the feedback: source)
     from routellm_py.data.sources import load_sources
     from routellm_py.embeddings.encoders import use_offline_defaults
     from routellm_py.routers.base import get_router_class

@@ -1,10 +1,11 @@
 """Named training sources and the `--data` spec: `name[:PATH][@WEIGHT],...` -> one Battles table.
 
 Examples: `arena-bench-v1,alpaca-eval@0.5`, `routerbench,mmlu-gold@2`, `csv:my_prefs.csv`,
-`arena-55k:train.csv,clean-battle:clean_battle_conv_20240814.json`,
-`feedback:sqlite:///feedback.db` (logged feedback, `routellm_py.feedback.battles`).
+`arena-55k:train.csv,clean-battle:clean_battle_conv_20240814.json`.
 `@WEIGHT` multiplies that source's row weights (> 0). A path may not contain a comma, and a
-trailing `@NUMBER` is always read as a weight. Adding a source is one `register_source` call.
+trailing `@NUMBER` is always read as a weight. Adding a source is one `register_source` call:
+packages above this layer register theirs when imported (`feedback:URL`, the logged
+feedback, by `routellm_py.feedback.battles`), and the commands that resolve specs import them.
 """
 
 from __future__ import annotations
@@ -114,25 +115,6 @@ register_source(
     _mmlu_gold,
     takes_path=False,
     help="the held-apart MMLU D_gold split (1,500 prompts) as strong-vs-weak gold battles",
-)
-
-
-def _feedback(c: SourceContext) -> Battles:
-    from routellm_py.feedback.battles import feedback_battles
-    from routellm_py.feedback.store import FeedbackStore
-
-    store = FeedbackStore(c.path or "")
-    try:
-        return feedback_battles(store.records(), source=c.label, report=c.report)
-    finally:
-        store.close()
-
-
-register_source(
-    "feedback",
-    _feedback,
-    takes_path=True,
-    help="logged routing feedback: feedback:sqlite:///PATH or feedback:postgresql://...",
 )
 for _name, _loader, _help in _FILES:
     register_source(

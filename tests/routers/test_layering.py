@@ -120,6 +120,24 @@ def test_import_statements_run_downward_only() -> None:
     assert _violations(core, LAB, True) == []
 
 
+def test_no_module_takes_a_name_from_the_package_root() -> None:
+    """The root `__init__` imports `routers.base`, so a name taken from it (`from routellm_py
+    import __version__`) ties its module into a cycle; submodules (`from routellm_py import
+    metrics`) are fine. `__version__` is `routellm_py._version.__version__`."""
+    taken = []
+    for f in PACKAGE.rglob("*.py"):
+        for node in ast.walk(ast.parse(f.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module == "routellm_py":
+                names = (a.name for a in node.names)
+                rel = f.relative_to(PACKAGE.parent)
+                taken += [f"{rel}: {n}" for n in names if not _is_submodule(n)]
+    assert taken == []
+
+
+def _is_submodule(name: str) -> bool:
+    return (PACKAGE / f"{name}.py").is_file() or (PACKAGE / name / "__init__.py").is_file()
+
+
 def test_import_reader_sees_lazy_and_relative_imports() -> None:
     code = (
         "from typing import TYPE_CHECKING\n"

@@ -119,6 +119,7 @@ def training_prompts(router: Router, data_dir: str | Path | None) -> list[str]:
 @functools.lru_cache(maxsize=16)
 def _source_prompts(spec: str, data_dir: str | None, strong: str, weak: str) -> tuple[str, ...]:
     """Sorted distinct prompts of a source spec; memoised, since routers often share one."""
+    import routellm_py.feedback.battles  # noqa: F401 (registers the feedback: source)
     from routellm_py.data.sources import load_sources
 
     battles = load_sources(spec, data_dir=data_dir, strong=strong, weak=weak)

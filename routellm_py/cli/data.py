@@ -39,6 +39,7 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _sources(args: argparse.Namespace) -> int:
+    import routellm_py.feedback.battles  # noqa: F401 (registers the feedback: source)
     from routellm_py.data.sources import SOURCES
 
     for name, s in SOURCES.items():
@@ -47,6 +48,7 @@ def _sources(args: argparse.Namespace) -> int:
 
 
 def _summary(args: argparse.Namespace) -> int:
+    import routellm_py.feedback.battles  # noqa: F401 (registers the feedback: source)
     from routellm_py.data.sources import load_sources
 
     # rows the adapters leave out or merge are logged to stderr as they load

@@ -22,6 +22,8 @@ import math
 import re
 from dataclasses import dataclass
 
+from routellm_py.errors import RoutingError
+
 PREFIX = "router-"
 # ASCII digits only: `\d` and float() also take other scripts' digits ("router-random-١").
 _NUMBER = re.compile(r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
@@ -31,22 +33,6 @@ NWAY_POLICIES = ("lambda", "t", "usd")
 _EXPONENT_TAIL = re.compile(
     r"-(?:[sb]|nway-(?:lambda|t|usd))?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)[eE]$"
 )
-
-
-class RoutingError(ValueError):
-    """A routing request is invalid (bad model string, router, threshold or messages).
-
-    `status` is the HTTP status a server should answer with; `param` names the offending
-    request field; `code` is an OpenAI-style error code.
-    """
-
-    def __init__(
-        self, message: str, *, param: str | None = None, status: int = 400, code: str | None = None
-    ) -> None:
-        super().__init__(message)
-        self.param = param
-        self.status = status
-        self.code = code
 
 
 @dataclass(frozen=True)

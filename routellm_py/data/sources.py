@@ -1,10 +1,12 @@
 """Named training sources and the `--data` spec: `name[:PATH][@WEIGHT],...` -> one Battles table.
 
 Examples: `arena-bench-v1,alpaca-eval@0.5`, `routerbench,mmlu-gold@2`, `csv:my_prefs.csv`,
-`arena-55k:train.csv,clean-battle:clean_battle_conv_20240814.json`,
-`feedback:sqlite:///feedback.db` (logged feedback, `routellm_py.feedback.battles`).
+`arena-55k:train.csv,clean-battle:clean_battle_conv_20240814.json`.
 `@WEIGHT` multiplies that source's row weights (> 0). A path may not contain a comma, and a
-trailing `@NUMBER` is always read as a weight. Adding a source is one `register_source` call.
+trailing `@NUMBER` is always read as a weight. Adding a source is one `register_source` call:
+packages above this layer register theirs when imported (`REGISTERED_ELSEWHERE`: `feedback:URL`,
+the logged feedback, by `routellm_py.feedback.battles`), and the commands that resolve specs
+import them.
 """
 
 from __future__ import annotations
@@ -66,6 +68,8 @@ def _mmlu_gold(c: SourceContext) -> Battles:
 
 
 SOURCES: dict[str, Source] = {}
+# sources that a package above this layer registers when imported: name -> that module
+REGISTERED_ELSEWHERE = {"feedback": "routellm_py.feedback.battles"}
 
 
 def register_source(
@@ -126,25 +130,6 @@ register_source(
 )
 
 
-def _feedback(c: SourceContext) -> Battles:
-    from routellm_py.feedback.battles import feedback_battles
-    from routellm_py.feedback.store import FeedbackStore
-
-    store = FeedbackStore(c.path or "")
-    try:
-        return feedback_battles(store.records(), source=c.label, report=c.report)
-    finally:
-        store.close()
-
-
-register_source(
-    "feedback",
-    _feedback,
-    takes_path=True,
-    help="logged routing feedback: feedback:sqlite:///PATH or feedback:postgresql://...",
-)
-
-
 def parse_spec(spec: str) -> list[SourceSpec]:
     """`name[:PATH][@WEIGHT],...` -> SourceSpecs, checked against the registry."""
     if not isinstance(spec, str) or not spec.strip():
@@ -161,6 +146,11 @@ def parse_spec(spec: str) -> list[SourceSpec]:
                 raise ValueError(f"{item}@{tail}: weight must be a finite number > 0")
         name, _, path = item.partition(":")
         if name not in SOURCES:
+            if name in REGISTERED_ELSEWHERE:
+                raise ValueError(
+                    f"data source {name!r} is registered by {REGISTERED_ELSEWHERE[name]}: "
+                    "import it before resolving the spec"
+                )
             raise ValueError(f"unknown data source {name!r}; valid: {valid_sources()}")
         if SOURCES[name].takes_path and not path:
             raise ValueError(f"source {name!r} needs a file: write {name}:PATH")

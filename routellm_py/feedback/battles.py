@@ -1,4 +1,5 @@
-"""Logged feedback as training battles (the `feedback:URL` data source).
+"""Logged feedback as training battles: the `feedback:URL` data source, registered with
+`routellm_py.data.sources` when this module is imported.
 
 Every battle is the router's pair, model_a = strong, model_b = weak, source "feedback":
 - a preference ("strong", "weak", "tie") is the battle's outcome as given;
@@ -29,6 +30,8 @@ import pandas as pd
 
 from routellm_py.data.adapters.common import Report, note, outcome_from_p
 from routellm_py.data.battles import Battles
+from routellm_py.data.sources import SourceContext, register_source
+from routellm_py.feedback.store import FeedbackStore
 
 SOURCE = "feedback"
 HARD = {"strong": "a_wins", "weak": "b_wins", "tie": "tie"}
@@ -78,3 +81,20 @@ def feedback_battles(
         )
     columns = ["prompt", "model_a", "model_b", "outcome", "p_a_wins", "source", "weight"]
     return Battles(pd.DataFrame(rows, columns=columns))
+
+
+def load_feedback(c: SourceContext) -> Battles:
+    """The `feedback:URL` source: the battles of every decision with feedback in the store."""
+    store = FeedbackStore(c.path or "")
+    try:
+        return feedback_battles(store.records(), source=c.label, report=c.report)
+    finally:
+        store.close()
+
+
+register_source(
+    "feedback",
+    load_feedback,
+    takes_path=True,
+    help="logged routing feedback: feedback:sqlite:///PATH or feedback:postgresql://...",
+)

@@ -34,7 +34,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from routellm_py.controller.model_string import RoutingError
+from routellm_py.errors import RoutingError
 
 RATINGS = {"good": 1.0, "bad": 0.0}
 CANDIDATE_COLUMNS = ("model", "quality", "p_match_best", "expected_cost_usd")

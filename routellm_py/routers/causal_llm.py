@@ -34,9 +34,9 @@ from typing import Any
 import numpy as np
 
 from routellm_py.data.aliases import DEFAULT_STRONG, DEFAULT_WEAK
+from routellm_py.hf_text import default_device, load_tokenizer
 from routellm_py.routers.base import register
 from routellm_py.routers.hf import FineTuning, HFClassifierRouter
-from routellm_py.routers.hf_models import default_device, load_tokenizer
 
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 DTYPES = ("auto", "float32", "bfloat16", "float16")

@@ -1,11 +1,6 @@
 """Base class of the embedding routers (SW ranking, MF): the encoder, the text policy, the
-state files and the model card. Their training tables live in `routellm_py.training.tables`.
-
-Ties (explicit choice, a constructor parameter of both routers):
-    "half"  a tie is half a win for each side: soft label P(a wins) = 0.5 (Chatbot Arena's
-            and RouteLLM's `compute_elo_mle_with_tie` convention); soft labels from the
-            source (AlpacaEval's weighted annotators) are used as they are.
-    "drop"  tie rows are left out of training (and counted in the report).
+state files and the model card. Their training tables live in `routellm_py.training.tables`;
+how ties count (`ties`, a constructor parameter of both routers) is `routellm_py.label_schemes`.
 """
 
 from __future__ import annotations
@@ -21,12 +16,8 @@ from routellm_py._util import atomic_path, atomic_write
 from routellm_py.data.aliases import DEFAULT_STRONG, DEFAULT_WEAK
 from routellm_py.embeddings.encoders import DEFAULT_SPEC, Encoder, get_encoder
 from routellm_py.embeddings.text_policy import DEFAULT_POLICY, TextPolicy, parse_policy
+from routellm_py.label_schemes import TIES
 from routellm_py.routers.base import CheckpointError, Router, with_keywords
-
-TIES = ("half", "drop")
-# label schemes of the embedding routers' `labels` parameter; `routellm_py.training.pair_labels`
-# builds their training battles
-SCHEMES = ("all", "pair", "gap", "difficulty", "task-difficulty")
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
@@ -110,7 +101,7 @@ class EmbeddingRouter(Router):
             + "shared prefixes; see `routellm_py/embeddings/text_policy.py`)\n"
             + f"\n## Training data used\n{rep.get('n_battles')} battles on {rep.get('n_prompts')} "
             + f"prompts, {rep.get('n_models')} models; ties: `{self.ties}` "
-            + "(see `routellm_py/routers/embedding.py`).\n\n"
+            + "(see `routellm_py/label_schemes.py`).\n\n"
             + data_card(rep)
             + "\n"
         )

@@ -1,8 +1,8 @@
 """Base class of the fine-tuned Hugging Face routers (BERT, causal LM, quality gap): battles ->
 per-prompt targets -> fine-tune -> batched inference -> safetensors checkpoint (RouteLLM §4.1).
 
-Serving needs `routers.hf_models` only; `fit` imports the training loop
-(`routellm_py.training.classifier`) when it runs.
+Serving needs `routellm_py.hf_text` and `routers.hf_models` only; `fit` imports the
+training loop (`routellm_py.training.classifier`) when it runs.
 
 Subclasses define the label space (`_battle_targets`), how a fresh model is built
 (`_build`), what network the loop trains (`_trainable`), and how class probabilities
@@ -20,13 +20,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from routellm_py.hf_text import default_device, predict_proba
 from routellm_py.routers.base import Router, with_keywords
-from routellm_py.routers.hf_models import (
-    default_device,
-    predict_proba,
-    save_hf,
-    verified_model_dir,
-)
+from routellm_py.routers.hf_models import save_hf, verified_model_dir
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ with a learned vector v_m per model seen in training, a projection W_proj and a 
 P(m_a beats m_b | q) = sigmoid(s(m_a, q) - s(m_b, q)); the win rate is
 P(strong beats weak). Training minimises weighted binary cross-entropy on battles against
 the soft label (a source's fractional preference where given; ties per `ties`, see
-`routellm_py.routers.embedding`), with Adam, a seeded shuffle and early stopping on the
+`routellm_py.label_schemes`), with Adam, a seeded shuffle and early stopping on the
 validation loss of held-out prompts (the loop: `routellm_py.training.mf`).
 `fit(battles, init=router)` warm-starts from a trained MF router (same encoder and dim):
 its projection, classifier and model vectors are the starting point, and models new to
@@ -28,8 +28,9 @@ import numpy as np
 
 from routellm_py.data.aliases import DEFAULT_STRONG, DEFAULT_WEAK, canonical_model
 from routellm_py.data.battles import Battles
+from routellm_py.label_schemes import SCHEMES
 from routellm_py.routers.base import register, validate_prompts
-from routellm_py.routers.embedding import SCHEMES, EmbeddingRouter, sigmoid
+from routellm_py.routers.embedding import EmbeddingRouter, sigmoid
 
 
 @register("mf")

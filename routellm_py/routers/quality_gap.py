@@ -34,9 +34,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from routellm_py.data.aliases import DEFAULT_STRONG, DEFAULT_WEAK
+from routellm_py.hf_text import load_tokenizer
 from routellm_py.routers.base import register
 from routellm_py.routers.hf import SequenceClassifierRouter
-from routellm_py.routers.hf_models import load_tokenizer
 
 if TYPE_CHECKING:
     from routellm_py.quality import QualitySamples

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from routellm_py.routers.hf_models import encode_texts, pad_batch, pad_id, resolve_backbone
+from routellm_py.hf_text import encode_texts, pad_batch, pad_id, resolve_backbone
 from routellm_py.training import distributed as D
 from routellm_py.training.early_stopping import EarlyStopping
 

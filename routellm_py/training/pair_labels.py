@@ -35,7 +35,7 @@ import pandas as pd
 from routellm_py.data.adapters.common import outcome_from_p
 from routellm_py.data.aliases import DEFAULT_STRONG, DEFAULT_WEAK, canonical_model
 from routellm_py.data.battles import Battles
-from routellm_py.routers.embedding import SCHEMES
+from routellm_py.label_schemes import SCHEMES
 
 SCORE_SCHEMES = ("difficulty", "task-difficulty")  # need per-model score tables
 

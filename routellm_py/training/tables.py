@@ -1,7 +1,7 @@
 """Battles reduced to the arrays the embedding routers (MF, SW ranking) train on, the
 seeded held-out split of their prompts, and the log of what training used.
 
-Ties are handled as `routellm_py.routers.embedding` documents (`ties="half"` or `"drop"`).
+Ties are handled as `routellm_py.label_schemes` documents (`ties="half"` or `"drop"`).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import pandas as pd
 
 from routellm_py._util import text_uniform
 from routellm_py.data.battles import Battles
-from routellm_py.routers.embedding import TIES
+from routellm_py.label_schemes import TIES
 
 
 @dataclass(frozen=True)

@@ -87,6 +87,19 @@ def test_register_source_is_one_line_and_rejects_duplicates():
         del SOURCES["fixture-55k"]
 
 
+def test_feedback_source_is_registered_by_the_feedback_package(monkeypatch):
+    """data/ imports nothing above it: `feedback:` exists once `routellm_py.feedback.battles`
+    is imported, and before that the error names the module to import."""
+    import routellm_py.feedback.battles as fb
+
+    assert SOURCES["feedback"].load is fb.load_feedback and SOURCES["feedback"].takes_path
+    monkeypatch.delitem(SOURCES, "feedback")
+    with pytest.raises(ValueError, match="registered by routellm_py.feedback.battles: import it"):
+        parse_spec("feedback:sqlite:///fb.db")
+    with pytest.raises(ValueError, match="unknown data source 'nope'"):
+        parse_spec("nope")
+
+
 def test_bundled_prompts(data_dir):
     prompts = bundled_prompts(data_dir)
     path = data_dir / "preferences/arena_bench_v1/questions.jsonl"

@@ -19,7 +19,7 @@ def tiny_bart():
     import torch
     from transformers import AutoTokenizer, BartConfig, BartForConditionalGeneration
 
-    from routellm_py.routers.hf_models import resolve_backbone
+    from routellm_py.hf_text import resolve_backbone
 
     tok = AutoTokenizer.from_pretrained(resolve_backbone("minilm"))  # any HF tokenizer works
     config = BartConfig(

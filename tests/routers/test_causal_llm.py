@@ -15,9 +15,9 @@ import transformers
 
 from routellm_py.data.aliases import DEFAULT_STRONG as S
 from routellm_py.data.aliases import DEFAULT_WEAK as W
+from routellm_py.hf_text import pad_batch
 from routellm_py.routers.base import load_router
 from routellm_py.routers.causal_llm import CausalLLMRouter, resolve_causal_backbone
-from routellm_py.routers.hf_models import pad_batch
 from routellm_py.routers.label_lm import ChatPromptTokenizer, LabelTokenLM
 from tests.tiny_models import (
     FRUIT,

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from routellm_py.routers.hf_models import predict_proba
+from routellm_py.hf_text import predict_proba
 from routellm_py.training import classifier as C
 from tests.tiny_models import tiny_config, tiny_tokenizer
 

@@ -6,7 +6,7 @@
   `win_rate_quantiles.json` holds the thresholds of a fixed grid of strong fractions on its
   calibration prompts (which prompts: source names, count, sha256), so `router-mf-s0.3` is
   a lookup (`calibrate`), offline and instant. `routellm-py calibrate --write-quantiles`
-  (`training.calibrate.write_checkpoint_quantiles`) computes them on any prompt set.
+  (`lab.calibrate.write_checkpoint_quantiles`) computes them on any prompt set.
 * `select_threshold_max_drop`: Hybrid LLM §4.5, the threshold with the highest cost
   advantage whose relative quality drop versus all-strong stays within a budget, chosen
   on a validation set; `evaluate_threshold` reports it on a test set (their Table 3).

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from routellm_py import calibration as C
+from routellm_py.lab import calibrate as L
 from routellm_py.routers.base import load_router
-from routellm_py.training import calibrate as L
 
 
 @pytest.mark.parametrize("n", [7, 100, 101])

@@ -130,7 +130,7 @@ def test_runtime_calibration_imports_no_lab_module(path):
 
 @pytest.mark.parametrize("name", ["mf", "sw_ranking"])
 def test_shipped_quantiles_record_their_prompts(name, data_dir):
-    from routellm_py.training.calibrate import DEFAULT_PROMPTS, default_calibration_prompts
+    from routellm_py.lab.calibrate import DEFAULT_PROMPTS, default_calibration_prompts
 
     router = load_router(ROOT / "routers" / name)
     q = C.read_quantiles(ROOT / "routers" / name)
@@ -147,7 +147,7 @@ def test_shipped_quantiles_record_their_prompts(name, data_dir):
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["mf", "sw_ranking"])
 def test_shipped_quantiles_agree_with_scoring_the_prompts(name, data_dir):
-    from routellm_py.training.calibrate import default_calibration_prompts
+    from routellm_py.lab.calibrate import default_calibration_prompts
 
     router = load_router(ROOT / "routers" / name)
     w = router.win_rate(default_calibration_prompts(data_dir))
@@ -207,7 +207,7 @@ def test_server_answers_strong_fraction_without_any_data(tmp_path):
 
 
 def test_fitting_a_calibrator_refreshes_default_quantiles(tmp_path, data_dir, capsys, monkeypatch):
-    from routellm_py.training.calibrate import default_calibration_prompts
+    from routellm_py.lab.calibrate import default_calibration_prompts
 
     monkeypatch.setenv("ROUTELLM_PY_CACHE", str(tmp_path / "cache"))
     LengthRouter().save(tmp_path / "len")

@@ -17,8 +17,8 @@ import pandas as pd
 from routellm_py._util import atomic_write, text_uniform
 from routellm_py.data.battles import Battles
 from routellm_py.data.sources import load_sources, parse_spec
+from routellm_py.lab.train import train_router
 from routellm_py.routers.base import Router
-from routellm_py.training.train import train_router
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"

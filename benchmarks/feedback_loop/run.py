@@ -67,7 +67,7 @@ def traffic(
     if base.prompt_record is None:
         raise SystemExit(
             "the base router records no training prompts; record them with "
-            "python -m routellm_py.training.train add-provenance CHECKPOINT"
+            "python -m routellm_py.lab.train add-provenance CHECKPOINT"
         )
     f = f[~contains(base.prompt_record.digests, f["prompt"].tolist())]
     if tail_chars:

@@ -31,7 +31,7 @@ from tables import load_tables, sample  # noqa: E402
 
 from routellm_py.data.battles import Battles  # noqa: E402
 from routellm_py.data.sources import load_sources  # noqa: E402
-from routellm_py.training.train import train_router  # noqa: E402
+from routellm_py.lab.train import train_router  # noqa: E402
 
 TRAIN_SPEC = (
     "arena-bench-v1,alpaca-eval,vicuna-bench,vicuna-pairwise,routerbench,mmlu-gold,"

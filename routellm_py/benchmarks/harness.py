@@ -149,7 +149,7 @@ def _train_drops(
                 f"router {label!r} has no recorded training prompts ({where} has no "
                 f"{PROMPTS_FILE}), so its training prompts stay in the evaluation set. Train "
                 "it with routellm_py.training.train_router (or Router.fit), or record them: "
-                "python -m routellm_py.training.train add-provenance CHECKPOINT",
+                "python -m routellm_py.lab.train add-provenance CHECKPOINT",
                 stacklevel=3,
             )
             per_router[label] = Removal(NO_PROVENANCE, 0, None, "no recorded training prompts")

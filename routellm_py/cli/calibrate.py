@@ -62,8 +62,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from routellm_py.lab.calibrate import calibration_report, read_prompts_file
     from routellm_py.routers.base import load_router
-    from routellm_py.training.calibrate import calibration_report, read_prompts_file
 
     if args.fit_calibrator:
         return fit(args)
@@ -94,8 +94,8 @@ def run(args: argparse.Namespace) -> int:
 
 def write(args: argparse.Namespace, prompts: list[str] | None, sources: str | None) -> int:
     """`--write-quantiles`: score the prompts, store their quantiles in the checkpoint."""
+    from routellm_py.lab.calibrate import write_checkpoint_quantiles
     from routellm_py.routers.base import QUANTILES_FILE
-    from routellm_py.training.calibrate import write_checkpoint_quantiles
 
     q = write_checkpoint_quantiles(
         args.router, prompts, sources, data_dir=args.data_dir, cache_dir=args.cache_dir
@@ -113,7 +113,7 @@ def write(args: argparse.Namespace, prompts: list[str] | None, sources: str | No
 
 def fit(args: argparse.Namespace) -> int:
     """`--fit-calibrator`: fit, store and print the checkpoint's win-rate calibrator."""
-    from routellm_py.training.calibrate import calibrate_checkpoint, refresh_quantiles
+    from routellm_py.lab.calibrate import calibrate_checkpoint, refresh_quantiles
 
     rec = calibrate_checkpoint(args.router, args.data, args.data_dir)
     print(f"{args.router}: {rec['method']} calibrator on {rec['data']['description']}")

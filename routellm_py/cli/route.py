@@ -33,8 +33,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from routellm_py.lab.calibrate import calibration_report, read_prompts_file
     from routellm_py.routers.base import load_router, validate_threshold
-    from routellm_py.training.calibrate import calibration_report, read_prompts_file
 
     prompts = list(args.prompts) + (read_prompts_file(args.file) if args.file else [])
     if not prompts:

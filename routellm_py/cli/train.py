@@ -8,7 +8,7 @@ takes `init`, e.g. mf): its strong/weak pair and hyperparameters are the default
 weights the starting point, e.g. `train mf --data feedback:sqlite:///fb.db --init
 routers/mf --out routers/mf-feedback`. Provenance records the checkpoint and its data.
 
-A thin wrapper over `routellm_py.training.train.train_router`, which records the provenance
+A thin wrapper over `routellm_py.lab.train.train_router`, which records the provenance
 (absolute source paths and their sha256, training-prompt digests; see there).
 """
 
@@ -64,8 +64,8 @@ def router_options(cls: type) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     from routellm_py.embeddings.encoders import use_offline_defaults
+    from routellm_py.lab.train import train_router
     from routellm_py.routers.base import Router, get_router_class
-    from routellm_py.training.train import train_router
 
     use_offline_defaults()  # disk cache, reference encoder backend (serving: RAM, fast path)
 

@@ -20,7 +20,7 @@ calibration data) are refused with `OrderError`, and `select_calibrator` leaves 
 method out and says so in its report.
 Fitting and selection (`select_calibrator`: the method with the lowest K-fold
 cross-validated log loss, seeded folds, refitted on all the data) live in the offline lab,
-`routellm_py.training.calibrate`; this module only applies a stored calibrator.
+`routellm_py.lab.calibrate`; this module only applies a stored calibrator.
 
 A checkpoint's calibrator is `calibration.json` in its directory: the method, its numbers
 (breakpoints for isotonic; never pickle), the data it was fitted on, and the metrics

@@ -17,7 +17,7 @@ and in `PROMPTS_FILE` (npz, next to config.json) the arrays of a `PromptRecord`:
     embeddings  float16 (n_prompts, dim): the training prompts' unit embeddings under the
                 router's own encoder and text policy (or `train_router`'s encoder)
 
-`training.train.train_router` adds the data spec with absolute paths and each source
+`lab.train.train_router` adds the data spec with absolute paths and each source
 file's sha256 (see there). Decontamination (`data.decontaminate`) drops an evaluation prompt
 whose digest is a training digest (exact duplicate) or whose embedding has cosine >= 0.95
 to a stored row (near duplicate, RouteLLM §5.1). float16 keeps cosines to within about 1e-4

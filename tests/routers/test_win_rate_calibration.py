@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from routellm_py import metrics as M
+from routellm_py.lab.calibrate import fit_calibrator, select_calibrator, write_calibration
 from routellm_py.routers.base import CheckpointError, Router, load_router, register
 from routellm_py.routers.calibration import CALIBRATION_FILE, Calibrator, OrderError
-from routellm_py.training.calibrate import fit_calibrator, select_calibrator, write_calibration
 
 
 @register("_test_squashed")
@@ -155,11 +155,11 @@ def test_scores_without_order_information_get_their_base_rate_fixed():
 
 
 def test_leave_one_out_sw_ranking_scores_a_prompt_as_if_unseen(tmp_path):
-    # LeaveOneOutSWRanking (training.calibrate) gives a training prompt the win rate of a
+    # LeaveOneOutSWRanking (lab.calibrate) gives a training prompt the win rate of a
     # router fitted without it; the in-sample score differs by ten times more.
     from routellm_py.data.battles import Battles
+    from routellm_py.lab.calibrate import LeaveOneOutSWRanking
     from routellm_py.routers.sw_ranking import SWRankingRouter
-    from routellm_py.training.calibrate import LeaveOneOutSWRanking
     from tests.routers.test_sw_ranking import POEM, topical_battles
 
     data = topical_battles()

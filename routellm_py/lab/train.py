@@ -11,7 +11,7 @@ what every `Router.fit` records (`routers.provenance`: prompt digests, library v
     files        [{"source", "path", "sha256"}] for every file a source read
     init         the warm-start checkpoint, its fingerprint and its provenance (`init=`)
 
-`python -m routellm_py.training.train add-provenance CHECKPOINT...` records the prompt
+`python -m routellm_py.lab.train add-provenance CHECKPOINT...` records the prompt
 digests and embeddings of an existing checkpoint from its recorded spec, without
 refitting (how the shipped routers got theirs).
 """
@@ -25,8 +25,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+import routellm_py.feedback.battles  # noqa: F401 (registers the feedback: data source)
+from routellm_py._util import sha256_file
 from routellm_py.data.battles import Battles
-from routellm_py.data.manifest import sha256_file
 from routellm_py.routers.base import Router, get_router_class, load_router
 from routellm_py.routers.provenance import drop_embeddings, record_fit
 
@@ -183,7 +184,7 @@ def _card(directory: Path) -> str | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m routellm_py.training.train", description=__doc__)
+    p = argparse.ArgumentParser(prog="python -m routellm_py.lab.train", description=__doc__)
     sub = p.add_subparsers(dest="cmd", required=True)
     a = sub.add_parser("add-provenance", help="record prompt digests of existing checkpoints")
     a.add_argument("checkpoints", nargs="+")

@@ -19,12 +19,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from routellm_py._util import CARD_FILE, CONFIG_FILE, HUB_PREFIX, CheckpointError, json_object
-
-if TYPE_CHECKING:
-    from routellm_py.routers.base import Router
 
 # Files of a checkpoint directory that are never uploaded: partial writes and OS litter.
 SKIP_SUFFIXES = (".tmp", ".lock", ".pyc")
@@ -125,7 +122,7 @@ def upload_set(directory: str | Path) -> list[str]:
 
 
 def push_to_hub(
-    router_or_dir: Router | str | Path,
+    router_or_dir: Any,
     repo_id: str,
     *,
     revision: str | None = None,

@@ -38,9 +38,9 @@ import numpy as np
 from routellm_py import metrics as M
 from routellm_py.cli import main as cli
 from routellm_py.controller import Controller
+from routellm_py.data.digests import contains
 from routellm_py.data.scores import score_table
 from routellm_py.routers.base import load_router
-from routellm_py.routers.provenance import contains
 from routellm_py.training.tables import validation_mask
 
 N_BOOT = 1000

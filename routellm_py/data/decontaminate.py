@@ -20,7 +20,16 @@ import numpy as np
 
 if TYPE_CHECKING:
     from routellm_py.embeddings.text_policy import TextPolicy
-    from routellm_py.routers.provenance import PromptRecord
+
+
+class TrainingRecord(Protocol):
+    """A router's training prompts as `routers.provenance.PromptRecord` holds them."""
+
+    digests: np.ndarray
+
+    def embeddings(self) -> np.ndarray | None:
+        """Unit rows of the training prompts' embeddings, or None if not recorded."""
+        ...
 
 
 class TextEncoder(Protocol):
@@ -112,7 +121,7 @@ class Removal:
 
 def against_record(
     eval_prompts: Sequence[str],
-    record: PromptRecord,
+    record: TrainingRecord,
     near_duplicates: dict[str, Any] | None,
     origin: str,
     threshold: float = 0.95,
@@ -123,7 +132,7 @@ def against_record(
     is its provenance entry of that name (encoder spec and text policy of the embeddings); the
     eval prompts are embedded the same way. With `encoder_spec` naming another encoder, or
     no embeddings, only exact duplicates are dropped and the Removal says why."""
-    from routellm_py.routers.provenance import contains
+    from routellm_py.data.digests import contains
 
     drop = contains(record.digests, eval_prompts)
     train_emb = record.embeddings()

@@ -9,8 +9,9 @@ machines; needs the `[postgres]` extra, psycopg 3). Three tables:
                         served_to (strong/weak once an answer was served), win_rate,
                         threshold, prompt (NULL unless the operator stores prompts)
     routellm_candidates decision_id, rank (0 = the routed model, then the fallback order),
-                        model, quality, p_match_best, expected_cost_usd: every candidate of
-                        an N-way decision, with its estimates and expected cost
+                        model, quality, p_match_best, expected_cost_usd, output_tokens,
+                        output_tokens_source: every candidate of an N-way decision, with its
+                        estimates, expected cost and the answer length the cost assumed
     routellm_feedback   decision_id (one feedback per decision), created_at, kind
                         ("rating" | "preference"), rating (in [0, 1]; good = 1, bad = 0),
                         preference ("strong" | "weak" | "tie")
@@ -37,7 +38,14 @@ from typing import Any
 from routellm_py.errors import RoutingError
 
 RATINGS = {"good": 1.0, "bad": 0.0}
-CANDIDATE_COLUMNS = ("model", "quality", "p_match_best", "expected_cost_usd")
+CANDIDATE_COLUMNS = (
+    "model",
+    "quality",
+    "p_match_best",
+    "expected_cost_usd",
+    "output_tokens",
+    "output_tokens_source",
+)
 PREFERENCES = ("strong", "weak", "tie")
 DECISION_COLUMNS = (
     "id", "created_at", "router", "strong_model", "weak_model", "routed_to", "routed_model",
@@ -54,6 +62,7 @@ SCHEMA = (
         decision_id TEXT NOT NULL REFERENCES routellm_decisions (id), rank INTEGER NOT NULL,
         model TEXT NOT NULL, quality DOUBLE PRECISION NOT NULL,
         p_match_best DOUBLE PRECISION NOT NULL, expected_cost_usd DOUBLE PRECISION NOT NULL,
+        output_tokens DOUBLE PRECISION NOT NULL, output_tokens_source TEXT NOT NULL,
         PRIMARY KEY (decision_id, rank))""",
     """CREATE TABLE IF NOT EXISTS routellm_feedback (
         decision_id TEXT PRIMARY KEY REFERENCES routellm_decisions (id),
@@ -175,7 +184,8 @@ class FeedbackStore:
                 (f"INSERT INTO routellm_decisions ({cols}) VALUES ({marks})", [row]),
                 (
                     f"INSERT INTO routellm_candidates (decision_id, rank, "
-                    f"{', '.join(CANDIDATE_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?)",
+                    f"{', '.join(CANDIDATE_COLUMNS)}) "
+                    f"VALUES (?, ?{', ?' * len(CANDIDATE_COLUMNS)})",
                     rows,
                 ),
             ]
@@ -232,7 +242,8 @@ class FeedbackStore:
 
     def nway_records(self) -> list[dict[str, Any]]:
         """Every N-way decision as `records` has it, plus `candidates`: each candidate's
-        model, quality, p_match_best and expected_cost_usd, routed model first."""
+        model, quality, p_match_best, expected_cost_usd and output tokens (with their
+        source), routed model first."""
         found = self.records(nway=True)
         rows = self._execute(
             f"SELECT decision_id, {', '.join(CANDIDATE_COLUMNS)} FROM routellm_candidates "

@@ -23,7 +23,7 @@ import json
 import os
 import secrets
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
@@ -137,6 +137,18 @@ def _load_entry_point(ep: Any) -> None:
                 "make the entry-point name and the @register name the same"
             )
         register(ep.name)(cls)
+
+
+def known_model(model: str, known: Collection[str], router: str) -> str:
+    """The alias-canonical name of `model` if the router `router` knows it (is in `known`);
+    else a ValueError listing the models it was trained on."""
+    m = canonical_model(model)
+    if m not in known:
+        raise ValueError(
+            f"unknown model {model!r} for this {router} router; known models (the "
+            f"{len(known)} models it was trained on): {sorted(known)}"
+        )
+    return m
 
 
 def validate_prompts(prompts: Sequence[str]) -> list[str]:

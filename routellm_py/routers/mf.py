@@ -26,10 +26,10 @@ from typing import Any
 
 import numpy as np
 
-from routellm_py.data.aliases import DEFAULT_STRONG, DEFAULT_WEAK, canonical_model
+from routellm_py.data.aliases import DEFAULT_STRONG, DEFAULT_WEAK
 from routellm_py.data.battles import Battles
 from routellm_py.label_schemes import SCHEMES
-from routellm_py.routers.base import register, validate_prompts
+from routellm_py.routers.base import known_model, register, validate_prompts
 from routellm_py.routers.embedding import EmbeddingRouter, sigmoid
 
 
@@ -200,13 +200,7 @@ class MFRouter(EmbeddingRouter):
         return self._scores(self.embed(validate_prompts(prompts)), cols).astype(np.float64)
 
     def _column(self, model: str) -> int:
-        m = canonical_model(model)
-        if m not in self.models:
-            raise ValueError(
-                f"unknown model {model!r}: this mf router was trained on {len(self.models)} "
-                f"models: {self.models}"
-            )
-        return self.models.index(m)
+        return self.models.index(known_model(model, self.models, "mf"))
 
     # ---- checkpoint ------------------------------------------------------------------
     def _save_state(self, directory: Path) -> None:

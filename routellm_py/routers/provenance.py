@@ -29,39 +29,17 @@ halve the file, but move cosines by up to 4e-3 and flipped 4 of those 835 at 0.9
 from __future__ import annotations
 
 import functools
-import hashlib
-import re
-import unicodedata
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from routellm_py.routers.base import Router
+from routellm_py._util import CheckpointError
+from routellm_py.data.digests import DIGEST_RULE, prompt_digests
 
 PROMPTS_FILE = "provenance.npz"
-DIGEST_RULE = "sha256(NFKC, whitespace runs -> one space, stripped)[:8] as big-endian uint64"
-_SPACE = re.compile(r"\s+")
-
-
-def normalise(prompt: str) -> str:
-    """The text a digest is taken of: Unicode NFKC, whitespace runs as one space, stripped."""
-    return _SPACE.sub(" ", unicodedata.normalize("NFKC", prompt)).strip()
-
-
-def _digests(prompts: Iterable[str]) -> np.ndarray:
-    """uint64 per prompt: the first 8 bytes of sha256(normalise(p)), big-endian."""
-    raw = b"".join(hashlib.sha256(normalise(p).encode()).digest()[:8] for p in prompts)
-    return np.frombuffer(raw, dtype=">u8").astype(np.uint64)
-
-
-def prompt_digests(prompts: Iterable[str]) -> np.ndarray:
-    """Sorted distinct digests of `prompts` (`DIGEST_RULE`). 64 bits: the chance that any
-    of 10^6 training and 10^5 evaluation prompts collide is about 10^11 / 2^64 < 10^-8."""
-    return np.unique(_digests(prompts))
 
 
 def unit_rows(emb: np.ndarray) -> np.ndarray:
@@ -86,8 +64,6 @@ class PromptRecord:
 
     def _load(self) -> tuple[np.ndarray, np.ndarray | None]:
         if self._arrays is None:
-            from routellm_py.routers.base import CheckpointError
-
             try:
                 with np.load(self.path, allow_pickle=False) as z:
                     digests = z["digests"].astype(np.uint64)
@@ -119,27 +95,18 @@ class PromptRecord:
         return path
 
 
-def contains(digests: np.ndarray, prompts: Sequence[str]) -> np.ndarray:
-    """Boolean mask: prompt i's digest is in the sorted array `digests`."""
-    mine = _digests(prompts)
-    if not len(digests):
-        return np.zeros(len(mine), dtype=bool)
-    at = np.minimum(np.searchsorted(digests, mine), len(digests) - 1)
-    return digests[at] == mine
-
-
-def prompt_record(router: Router) -> PromptRecord | None:
+def prompt_record(router: Any) -> PromptRecord | None:
     """The router's record: set by `fit`, or that of the checkpoint it was loaded from."""
     return getattr(router, "prompt_record", None)
 
 
-def attach_checkpoint_record(router: Router, directory: Path) -> None:
+def attach_checkpoint_record(router: Any, directory: Path) -> None:
     """At load: point the router at `directory`'s `PROMPTS_FILE` (read lazily), if any."""
     path = directory / PROMPTS_FILE
     router.prompt_record = PromptRecord(path=path) if path.is_file() else None
 
 
-def record_fit(router: Router, battles: Any, encoder: str | None = None) -> None:
+def record_fit(router: Any, battles: Any, encoder: str | None = None) -> None:
     """Record what `router` was just fitted on (see the module docstring). The prompts are
     embedded (for near duplicates) with the router's own encoder and text policy (embedding
     routers), else with `encoder` (a `get_encoder` spec) if given, else not at all."""
@@ -181,7 +148,7 @@ def record_fit(router: Router, battles: Any, encoder: str | None = None) -> None
     )
 
 
-def drop_embeddings(router: Router) -> None:
+def drop_embeddings(router: Any) -> None:
     """Keep only the digests of the router's record (exact-duplicate decontamination)."""
     if router.prompt_record is not None:
         router.prompt_record = PromptRecord(router.prompt_record.digests)
@@ -193,7 +160,7 @@ def recording_fit(fit: Callable) -> Callable:
     the battles it was given (`record_fit`); a subclass's `super().fit` records nothing."""
 
     @functools.wraps(fit)
-    def wrapper(self: Router, battles: Any, *args: Any, **kwargs: Any) -> Any:
+    def wrapper(self: Any, battles: Any, *args: Any, **kwargs: Any) -> Any:
         if self.__dict__.get("_fitting"):
             return fit(self, battles, *args, **kwargs)
         self._fitting = True

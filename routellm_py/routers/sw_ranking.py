@@ -21,10 +21,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from routellm_py.data.aliases import DEFAULT_STRONG, DEFAULT_WEAK, canonical_model
+from routellm_py.data.aliases import DEFAULT_STRONG, DEFAULT_WEAK
 from routellm_py.data.battles import Battles
 from routellm_py.data.tiers import assign_tiers, fit_bradley_terry
-from routellm_py.routers.base import register, validate_prompts
+from routellm_py.routers.base import known_model, register, validate_prompts
 from routellm_py.routers.embedding import EmbeddingRouter, sigmoid
 
 if TYPE_CHECKING:
@@ -242,13 +242,7 @@ class SWRankingRouter(EmbeddingRouter):
         return len(set(self.player_of.values()))
 
     def _player(self, model: str) -> int:
-        m = canonical_model(model)
-        if m not in self.player_of:
-            raise ValueError(
-                f"unknown model {model!r} for this sw_ranking router; known models: "
-                f"{sorted(self.player_of)}"
-            )
-        return self.player_of[m]
+        return self.player_of[known_model(model, self.player_of, "sw_ranking")]
 
     # ---- checkpoint ------------------------------------------------------------------
     def _save_state(self, directory: Path) -> None:

@@ -13,11 +13,12 @@ import pytest
 from routellm_py.benchmarks import harness as H
 from routellm_py.cli import main
 from routellm_py.data.battles import Battles
+from routellm_py.data.digests import contains, normalise, prompt_digests
 from routellm_py.data.evalset import load_eval_set
 from routellm_py.lab.train import add_provenance, resolve_spec, train_router
 from routellm_py.routers.base import Router, load_router
 from routellm_py.routers.mf import MFRouter
-from routellm_py.routers.provenance import PROMPTS_FILE, contains, normalise, prompt_digests
+from routellm_py.routers.provenance import PROMPTS_FILE
 
 STRONG, WEAK = "gpt-4-1106-preview", "mistralai/Mixtral-8x7B-Instruct-v0.1"
 FAST = dict(encoder="hashing:1024", dim=8, lr=0.05, max_epochs=3, patience=2, batch_size=64)

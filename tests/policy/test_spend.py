@@ -159,6 +159,9 @@ def test_nway_records_in_both_stores(backend: str, tmp_path, request) -> None:
         {"model": "a", "quality": 0.7, "p_match_best": 1.0, "expected_cost_usd": 0.004},
         {"model": "c", "quality": 0.2, "p_match_best": 0.3, "expected_cost_usd": 0.0001},
     ]
+    lengths = [(256.0, "default"), (400.0, "config"), (310.5, "alpaca-eval")]
+    for c, (tokens, source) in zip(candidates, lengths, strict=True):
+        c |= {"output_tokens": tokens, "output_tokens_source": source}
     routing = {"id": "rt-1", "router": "mf", "policy": "usd", "usd": 2.5, "lambda": 40.0}
     routing |= {"routed_to": "nway", "routed_model": "b", "candidates": candidates}
     store.record_nway(routing, "hello")

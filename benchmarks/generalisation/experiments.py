@@ -263,29 +263,6 @@ def selection(folds_rows: list[dict], boot: np.ndarray) -> tuple[dict, np.ndarra
     return out, rep
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    ap.add_argument("--candidates", required=True, help="comma-separated, see `parse`")
-    ap.add_argument("--tag", required=True, help="results/<tag>.json")
-    args = ap.parse_args(argv)
-    table = P.prompt_table(sample(load_tables()))
-    prompts = table["prompt"].tolist()
-    cands = args.candidates.split(",")
-    if SHIPPED not in cands:
-        cands.insert(0, SHIPPED)
-    xs = {}
-    for enc in {parse(c)[0] for c in cands if c != "length"}:
-        P.ENCODER = ENCODERS[enc]
-        xs[enc] = P.embeddings(prompts, "tail:1000", np.ones(len(prompts), bool))
-    folds = scored_folds(table, np.ones(len(table), bool))
-    results = [run(c, table, xs, folds) for c in cands]
-    out = compare(results, table, folds)
-    (P.RESULTS / f"{args.tag}.json").write_text(json.dumps(out, indent=1) + "\n")
-    return 0
-
-
 def compare(results: list[dict], table: pd.DataFrame, folds: list) -> list[dict]:
     """Per candidate of `results` (`run`'s dicts, SHIPPED among them): the summary of
     `selection`, the paired difference to SHIPPED, and per fold the random band and the
@@ -312,6 +289,29 @@ def compare(results: list[dict], table: pd.DataFrame, folds: list) -> list[dict]
         out.append({"candidate": r["candidate"], "summary": summary, "folds": r["folds"]})
         print(json.dumps({"candidate": r["candidate"], "summary": summary}))
     return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--candidates", required=True, help="comma-separated, see `parse`")
+    ap.add_argument("--tag", required=True, help="results/<tag>.json")
+    args = ap.parse_args(argv)
+    table = P.prompt_table(sample(load_tables()))
+    prompts = table["prompt"].tolist()
+    cands = args.candidates.split(",")
+    if SHIPPED not in cands:
+        cands.insert(0, SHIPPED)
+    xs = {}
+    for enc in {parse(c)[0] for c in cands if c != "length"}:
+        P.ENCODER = ENCODERS[enc]
+        xs[enc] = P.embeddings(prompts, "tail:1000", np.ones(len(prompts), bool))
+    folds = scored_folds(table, np.ones(len(table), bool))
+    results = [run(c, table, xs, folds) for c in cands]
+    out = compare(results, table, folds)
+    (P.RESULTS / f"{args.tag}.json").write_text(json.dumps(out, indent=1) + "\n")
+    return 0
 
 
 if __name__ == "__main__":

@@ -112,7 +112,8 @@ def main(argv: list[str] | None = None) -> int:
         {"candidate": CANDIDATE, "folds": rows, "boot": np.array(boots)},
     ]
     out = E.compare(results, table, folds)
-    meta = {"folds": args.folds, "limit": args.limit, "max_length": MAX_LENGTH, "policy": POLICY, **TUNING}
+    meta = {"folds": args.folds, "limit": args.limit, "max_length": MAX_LENGTH, "policy": POLICY}
+    meta.update(TUNING)
     for r in out:
         r["setup"] = meta if r["candidate"] == CANDIDATE else {"folds": args.folds}
     (P.RESULTS / f"{args.tag}.json").write_text(json.dumps(out, indent=1) + "\n")

@@ -15,7 +15,7 @@ none tuned.
 The shipped configuration (`experiments.SHIPPED`) runs on the same folds, so the paired
 bootstrap difference of the selection score is that of `experiments.compare`.
 
-    python benchmarks/generalisation/finetune.py --folds loso --jobs 2 --tag exp_finetune
+    python benchmarks/generalisation/finetune.py --folds loso --jobs 2 --tag ft_loso
 """
 
 from __future__ import annotations

@@ -218,16 +218,22 @@ def run(candidate: str, table: pd.DataFrame, xs: dict, folds: list) -> dict:
                 b = [best.get(d, best["all"]) for d in domain_classifier(x, table, within)(x[q])]
             rates = combine(rates, loglen[q], b, z, zl)
             extra = {"b": best}
-        s, w = table["strong_q"].to_numpy()[q], table["weak_q"].to_numpy()[q]
-        boot = M.bootstrap_apgrs(rates, s, w, P.N_BOOT, seed=0)
+        row, boot = fold_row((kind, name, dom), table, q, rates)
+        rows.append({**row, **extra})
         boots.append(boot)
-        rows.append(
-            {"kind": kind, "held_out": name, "domain": dom, "n": int(len(q)),
-             "apgr": P.apgr(rates, s, w), "ci": M.percentile_interval(boot),
-             "strong_mean": float(s.mean()), "weak_mean": float(w.mean()), **extra}
-        )  # fmt: skip
     print(f"{candidate}: {time.time() - t0:.0f}s", file=sys.stderr)
     return {"candidate": candidate, "folds": rows, "boot": np.array(boots)}
+
+
+def fold_row(fold: tuple, table: pd.DataFrame, q: np.ndarray, rates) -> tuple[dict, np.ndarray]:
+    """A held-out fold's result row (APGR, bootstrap 95% interval) for `rates` on rows `q`,
+    and its 1,000 bootstrap APGRs (seed 0: the same resamples for every candidate)."""
+    s, w = table["strong_q"].to_numpy()[q], table["weak_q"].to_numpy()[q]
+    boot = M.bootstrap_apgrs(rates, s, w, P.N_BOOT, seed=0)
+    row = {"kind": fold[0], "held_out": fold[1], "domain": fold[2], "n": int(len(q)),
+           "apgr": P.apgr(rates, s, w), "ci": M.percentile_interval(boot),
+           "strong_mean": float(s.mean()), "weak_mean": float(w.mean())}  # fmt: skip
+    return row, boot
 
 
 def domain_classifier(x, table, within) -> Callable:
@@ -257,6 +263,34 @@ def selection(folds_rows: list[dict], boot: np.ndarray) -> tuple[dict, np.ndarra
     return out, rep
 
 
+def compare(results: list[dict], table: pd.DataFrame, folds: list) -> list[dict]:
+    """Per candidate of `results` (`run`'s dicts, SHIPPED among them): the summary of
+    `selection`, the paired difference to SHIPPED, and per fold the random band and the
+    `length` APGR."""
+    bands, length = {}, {}
+    loglen = np.log1p(table["prompt"].str.len().to_numpy().astype(float))
+    for _, name, _, idx, ok in folds:
+        q = idx[ok]
+        s, w = table["strong_q"].to_numpy()[q], table["weak_q"].to_numpy()[q]
+        bands[name] = P.random_band(s, w)
+        length[name] = P.apgr(loglen[q], s, w)
+    base = next(r for r in results if r["candidate"] == SHIPPED)
+    base_summary, base_rep = selection(base["folds"], base["boot"])
+    out = []
+    for r in results:
+        summary, rep = selection(r["folds"], r["boot"])
+        diff = rep - base_rep
+        summary["diff_vs_shipped"] = (
+            summary["score"][0] - base_summary["score"][0],
+            *M.percentile_interval(diff[np.isfinite(diff)]),
+        )
+        for f in r["folds"]:
+            f["random_band"], f["length_apgr"] = bands[f["held_out"]], length[f["held_out"]]
+        out.append({"candidate": r["candidate"], "summary": summary, "folds": r["folds"]})
+        print(json.dumps({"candidate": r["candidate"], "summary": summary}))
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -274,28 +308,8 @@ def main(argv: list[str] | None = None) -> int:
         P.ENCODER = ENCODERS[enc]
         xs[enc] = P.embeddings(prompts, "tail:1000", np.ones(len(prompts), bool))
     folds = scored_folds(table, np.ones(len(table), bool))
-    bands, length = {}, {}
-    loglen = np.log1p(table["prompt"].str.len().to_numpy().astype(float))
-    for _, name, _, idx, ok in folds:
-        q = idx[ok]
-        s, w = table["strong_q"].to_numpy()[q], table["weak_q"].to_numpy()[q]
-        bands[name] = P.random_band(s, w)
-        length[name] = P.apgr(loglen[q], s, w)
     results = [run(c, table, xs, folds) for c in cands]
-    base = next(r for r in results if r["candidate"] == SHIPPED)
-    base_summary, base_rep = selection(base["folds"], base["boot"])
-    out = []
-    for r in results:
-        summary, rep = selection(r["folds"], r["boot"])
-        diff = rep - base_rep
-        summary["diff_vs_shipped"] = (
-            summary["score"][0] - base_summary["score"][0],
-            *M.percentile_interval(diff[np.isfinite(diff)]),
-        )
-        for f in r["folds"]:
-            f["random_band"], f["length_apgr"] = bands[f["held_out"]], length[f["held_out"]]
-        out.append({"candidate": r["candidate"], "summary": summary, "folds": r["folds"]})
-        print(json.dumps({"candidate": r["candidate"], "summary": summary}))
+    out = compare(results, table, folds)
     (P.RESULTS / f"{args.tag}.json").write_text(json.dumps(out, indent=1) + "\n")
     return 0
 

@@ -46,9 +46,15 @@ def test_warm_start_begins_at_the_init_weights():
         other.fit(battles, progress=False, init=init)
 
 
-def test_train_from_pairwise_feedback_flips_a_wrong_router(tmp_path):
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_train_from_pairwise_feedback_flips_a_wrong_router(backend, tmp_path, request):
+    """The loop end to end on both stores: route, log outcomes, retrain from the log."""
     init_dir = reversed_router().save(tmp_path / "init")
-    url = f"sqlite:///{tmp_path / 'fb.db'}"
+    url = (
+        f"sqlite:///{tmp_path / 'fb.db'}"
+        if backend == "sqlite"
+        else request.getfixturevalue("postgres_url")
+    )
     with Controller([load_router(init_dir)], "s", "w", feedback_db=url, store_prompts=True) as c:
         for r, p in zip(c.decide(MATH + POEM, "mf", 0.5), MATH + POEM, strict=True):
             # both models answered (shadow call): strong wins math; poems are a tie

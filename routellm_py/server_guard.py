@@ -13,7 +13,7 @@ A slow or hostile client must not exhaust the server (issue 11 §3.2-3):
   attacker.example`), and at most `max_concurrency` requests are in flight; beyond it
   the answer is 503 JSON with `Retry-After`. `/health` is exempt from the limit.
 
-The body of a request has its own deadline, applied where it is read (`server.read_json`).
+The body of a request has its own deadline, applied where it is read (`server_http.read_json`).
 """
 
 from __future__ import annotations

@@ -133,8 +133,7 @@ def decisions(
         if spend is None:
             raise ValueError("a dollar budget (nway-usd) needs its SpendBudget")
         lambdas = [spend.decide(q, c) for q, c in zip(quality, cost, strict=True)]
-        utility = quality - np.array(lambdas).reshape(-1, 1) * cost  # q - lambda_i * c
-        order = np.argsort(-utility, axis=1, kind="stable")  # as quality_minus_cost_order
+        order = quality_minus_cost_order(quality, cost, np.array(lambdas)[:, None])
     elif spec.policy == "lambda":
         order = quality_minus_cost_order(quality, cost, param)
     else:

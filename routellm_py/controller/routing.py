@@ -263,9 +263,11 @@ class RouterSet:
             raise TypeError("prompts must be a list of prompts, not one string; wrap it: [prompt]")
         return prompts
 
-    def _nway(self, spec: RouteSpec, messages: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
-        """N-way routing records of validated messages lists (see `controller.nway`)."""
-        texts = [self.text_of(m) for m in messages]
+    def _nway(
+        self, spec: RouteSpec, messages: list[list[dict[str, Any]]], texts: list[str]
+    ) -> list[dict[str, Any]]:
+        """N-way routing records of validated messages lists and their routing `texts`
+        (see `controller.nway`)."""
         chars = [prompt_chars(m) for m in messages]
         spend = self.budgets.spend(spec) if spec.policy == "usd" else None
         records = decisions(spec, self.routers[spec.router], self.models, texts, chars, spend)
@@ -287,7 +289,7 @@ class RouterSet:
         messages = [prompt_to_messages(p) for p in self._check_list(prompts)]
         texts = [self.text_of(m) for m in messages]
         if spec.policy is not None:
-            records = self._nway(spec, messages)
+            records = self._nway(spec, messages, texts)
         else:
             t = None if spec.budget is not None else self.threshold(spec)
             rates = [float(w) for w in self.routers[spec.router].win_rate(texts)]
@@ -302,7 +304,7 @@ class RouterSet:
     def decide_one(self, spec: RouteSpec, messages: list[dict[str, Any]], text: str) -> dict:
         """The routing record of one chat request (scoring, calibration or budget here)."""
         if spec.policy is not None:
-            return self._nway(spec, [messages])[0]
+            return self._nway(spec, [messages], [text])[0]
         w = float(self.routers[spec.router].win_rate([text])[0])
         return self._decision(spec, self.threshold(spec, w), w)
 

@@ -51,6 +51,14 @@ DECISION_COLUMNS = (
     "id", "created_at", "router", "strong_model", "weak_model", "routed_to", "routed_model",
     "served_to", "win_rate", "threshold", "prompt",
 )  # fmt: skip
+INSERT_DECISION = (
+    f"INSERT INTO routellm_decisions ({', '.join(DECISION_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * len(DECISION_COLUMNS))})"
+)
+INSERT_CANDIDATE = (
+    f"INSERT INTO routellm_candidates (decision_id, rank, {', '.join(CANDIDATE_COLUMNS)}) "
+    f"VALUES (?, ?{', ?' * len(CANDIDATE_COLUMNS)})"
+)
 SCHEMA = (
     """CREATE TABLE IF NOT EXISTS routellm_decisions (
         id TEXT PRIMARY KEY, created_at DOUBLE PRECISION NOT NULL, router TEXT NOT NULL,
@@ -158,9 +166,7 @@ class FeedbackStore:
             routing["routed_to"], routing["routed_model"], None, float(routing["win_rate"]),
             float(routing["threshold"]), prompt if self.store_prompts else None,
         )  # fmt: skip
-        marks = ", ".join("?" * len(DECISION_COLUMNS))
-        cols = ", ".join(DECISION_COLUMNS)
-        self._execute(f"INSERT INTO routellm_decisions ({cols}) VALUES ({marks})", row)
+        self._execute(INSERT_DECISION, row)
 
     def record_nway(self, routing: dict[str, Any], prompt: str | None) -> None:
         """Store one N-way routing record and its candidates (module doc), together."""
@@ -173,23 +179,11 @@ class FeedbackStore:
             routing["routed_model"], None, float(ranked[0]["quality"]), float(param),
             prompt if self.store_prompts else None,
         )  # fmt: skip
-        cols = ", ".join(DECISION_COLUMNS)
-        marks = ", ".join("?" * len(DECISION_COLUMNS))
         rows = [
             (routing["id"], rank, *(c[k] for k in CANDIDATE_COLUMNS))
             for rank, c in enumerate(ranked)
         ]
-        self._transaction(
-            [
-                (f"INSERT INTO routellm_decisions ({cols}) VALUES ({marks})", [row]),
-                (
-                    f"INSERT INTO routellm_candidates (decision_id, rank, "
-                    f"{', '.join(CANDIDATE_COLUMNS)}) "
-                    f"VALUES (?, ?{', ?' * len(CANDIDATE_COLUMNS)})",
-                    rows,
-                ),
-            ]
-        )
+        self._transaction([(INSERT_DECISION, [row]), (INSERT_CANDIDATE, rows)])
 
     def mark_served(self, decision_id: str, served_to: str) -> None:
         """Record which model ("strong" / "weak"; N-way: its name) answered the decision."""

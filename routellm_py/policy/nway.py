@@ -135,9 +135,12 @@ def expected_cost(
     return np.asarray(prompt_tokens, dtype=np.float64)[:, None] * inp[None, :] + out[None, :]
 
 
-def quality_minus_cost_order(quality: np.ndarray, cost: np.ndarray, lam: float) -> np.ndarray:
-    """(n, m) model indices per prompt, by q - lam * c descending (ties: lower index)."""
-    if lam < 0:
+def quality_minus_cost_order(
+    quality: np.ndarray, cost: np.ndarray, lam: float | np.ndarray
+) -> np.ndarray:
+    """(n, m) model indices per prompt, by q - lam * c descending (ties: lower index);
+    `lam` one lambda, or one per prompt ((n, 1))."""
+    if np.any(np.asarray(lam) < 0):
         raise ValueError(f"lambda must be >= 0, got {lam}")
     utility = np.asarray(quality, dtype=np.float64) - lam * np.asarray(cost, dtype=np.float64)
     return np.argsort(-utility, axis=1, kind="stable")

@@ -125,7 +125,10 @@ def test_controller_dollar_budget_store_stats_and_metrics(mf, data_dir, tmp_path
         assert r.status_code == 200, r.text
         data = r.json()["data"]
         routed = [d["model"] for d in data]
-        assert all(d["lambda"] >= 0 for d in data) and r.json()["usd"] == target
+        assert r.json()["usd"] == target
+        for d in data:  # each prompt's candidates in policy order at its own lambda
+            utility = [x["quality"] - d["lambda"] * x["expected_cost_usd"] for x in d["candidates"]]
+            assert d["lambda"] >= 0 and utility == sorted(utility, reverse=True)
         budget = httpx.get(f"{base}/stats").json()["budgets"]["router-mf-nway-usd0.6"]
         metrics = httpx.get(f"{base}/metrics").text
     assert budget["window_requests"] == 500 and budget["target_usd_per_1k"] == target

@@ -43,7 +43,8 @@ def tiny_tokenizer(words: Iterable[str], chat_template: bool = False) -> Any:
 
 
 def tiny_config(arch: str, vocab_size: int) -> Any:
-    """A 2-layer, 32-wide config of `arch` in {"bert", "deberta", "llama"}."""
+    """A 2-layer, 32-wide config of `arch` in {"bert", "deberta", "llama", "bart"}; the BART
+    encoder-decoder starts and ends on the tiny tokenizer's [CLS] and [SEP]."""
     import transformers
 
     common: dict[str, Any] = dict(
@@ -63,7 +64,24 @@ def tiny_config(arch: str, vocab_size: int) -> Any:
         )
     if arch == "llama":
         return transformers.LlamaConfig(**common, num_key_value_heads=2, tie_word_embeddings=True)
-    raise ValueError(f"unknown tiny architecture {arch!r}; use bert, deberta or llama")
+    if arch == "bart":
+        cls, sep = SPECIALS.index("[CLS]"), SPECIALS.index("[SEP]")
+        return transformers.BartConfig(
+            vocab_size=vocab_size,
+            d_model=common["hidden_size"],
+            encoder_layers=common["num_hidden_layers"],
+            decoder_layers=common["num_hidden_layers"],
+            encoder_attention_heads=common["num_attention_heads"],
+            decoder_attention_heads=common["num_attention_heads"],
+            encoder_ffn_dim=common["intermediate_size"],
+            decoder_ffn_dim=common["intermediate_size"],
+            max_position_embeddings=common["max_position_embeddings"],
+            pad_token_id=common["pad_token_id"],
+            bos_token_id=cls,
+            eos_token_id=sep,
+            decoder_start_token_id=cls,
+        )
+    raise ValueError(f"unknown tiny architecture {arch!r}; use bert, deberta, llama or bart")
 
 
 FRUIT = ["apple", "banana", "cherry", "grape"]

@@ -332,9 +332,10 @@ def evaluate(
     per_usd = np.insert(per_usd, at, cost.mean(axis=1), axis=0)
     choices.insert(at, ("random", "random (uniform)", None))
     table = pd.DataFrame([c[:2] for c in choices], columns=["kind", "policy"])
-    table["quality"], table["usd_per_1k"] = per_q.mean(axis=1), per_usd.mean(axis=1)
+    quality, usd = per_q.mean(axis=1), per_usd.mean(axis=1)
+    table["quality"], table["usd_per_1k"] = quality, usd
     single = (table["kind"] == "single").to_numpy()
-    table["gain_vs_mix"] = gains(per_q.mean(axis=1), per_usd.mean(axis=1), single)
+    table["gain_vs_mix"] = gains(quality, usd, single)
     ci = gain_intervals(per_q, per_usd, single, n_boot)
     table["gain_low"], table["gain_high"] = ci[:, 0], ci[:, 1]
     return table

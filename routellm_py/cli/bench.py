@@ -118,8 +118,7 @@ def add_nway_options(p: argparse.ArgumentParser) -> None:
 
 
 def run_nway(args: argparse.Namespace) -> int:
-    import json
-
+    from routellm_py._util import json_object
     from routellm_py.benchmarks import nway
 
     if args.routers not in (None, ["mf"]):
@@ -129,7 +128,7 @@ def run_nway(args: argparse.Namespace) -> int:
         )
     if args.models and len(args.sources) > 1:
         raise ValueError("--models needs a single --sources (model names differ by source)")
-    prices = json.loads(Path(args.prices).read_text(encoding="utf-8")) if args.prices else None
+    prices = json_object(Path(args.prices).read_bytes(), args.prices) if args.prices else None
     for source in args.sources:
         table, meta = nway.run_nway(
             source,

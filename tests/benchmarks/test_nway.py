@@ -162,11 +162,15 @@ def test_cli_nway(data_dir, tmp_path, capsys) -> None:
     assert {p.suffix for p in out.iterdir()} == {".csv", ".md", ".json", ".png"}
 
 
-def test_cli_nway_errors(data_dir, capsys) -> None:
+def test_cli_nway_errors(data_dir, tmp_path, capsys) -> None:
     assert main(["bench", "--nway", "--routers", "mf-shipped", "--data-dir", str(data_dir)]) == 2
     assert "fits its own held-out mf router" in capsys.readouterr().err
     argv = ["bench", "--nway", "--sources", "routerbench,mmlu-pro", "--models", "a,b,c"]
     assert main(argv) == 2
     assert "--models needs a single --sources" in capsys.readouterr().err
+    prices = tmp_path / "prices.json"
+    prices.write_text('["gpt-4o"]')
+    assert main(["bench", "--nway", "--prices", str(prices)]) == 2
+    assert f"{prices}: expected a JSON object" in capsys.readouterr().err
     assert main(["bench"]) == 2
     assert "--routers is required" in capsys.readouterr().err

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from routellm_py.quality.bartscore import BartScorer, ResponseQuality, load_responses
+from tests.tiny_models import tiny_config, tiny_tokenizer
 
 SOURCES = ["What is 2 + 2?", "Name a colour.", "Explain gravity in one long sentence please.", "Hi"]
 TARGETS = ["Four.", "A very bright red, like a fire engine or a ripe tomato.", "Mass attracts.", ""]
@@ -17,28 +18,11 @@ TARGETS = ["Four.", "A very bright red, like a fire engine or a ripe tomato.", "
 @pytest.fixture(scope="module")
 def tiny_bart():
     import torch
-    from transformers import AutoTokenizer, BartConfig, BartForConditionalGeneration
+    from transformers import BartForConditionalGeneration
 
-    from routellm_py.hf_text import resolve_backbone
-
-    tok = AutoTokenizer.from_pretrained(resolve_backbone("minilm"))  # any HF tokenizer works
-    config = BartConfig(
-        vocab_size=tok.vocab_size,
-        d_model=16,
-        encoder_layers=1,
-        decoder_layers=1,
-        encoder_attention_heads=2,
-        decoder_attention_heads=2,
-        encoder_ffn_dim=32,
-        decoder_ffn_dim=32,
-        max_position_embeddings=64,
-        pad_token_id=tok.pad_token_id,
-        bos_token_id=tok.cls_token_id,
-        eos_token_id=tok.sep_token_id,
-        decoder_start_token_id=tok.cls_token_id,
-    )
+    tok = tiny_tokenizer(" ".join(SOURCES + TARGETS).split())  # other words map to [UNK]
     torch.manual_seed(0)
-    return BartForConditionalGeneration(config).eval(), tok
+    return BartForConditionalGeneration(tiny_config("bart", len(tok))).eval(), tok
 
 
 def manual_score(bart, tok, source: str, target: str) -> float:

@@ -68,9 +68,14 @@ class EmbeddingRouter(Router):
             self._encoder = get_encoder(self.encoder)
         return self._encoder
 
-    def fit_policy(self, prompts: list[str]) -> None:
-        """Learn the text policy's state (shared prefixes, if it strips them) at fit time."""
+    def embed_training(self, prompts: list[str], progress: bool = False) -> np.ndarray:
+        """At fit time: learn the text policy's state (shared prefixes, if it strips them)
+        from the training prompts, then embed them. The rows are kept for the provenance
+        record (`provenance.record_fit`), so recording them embeds no prompt twice."""
         self.policy = self.policy.fit(prompts)
+        emb = self.embed(prompts, progress=progress)
+        self.fit_embedded = (prompts, emb)
+        return emb
 
     def embed(self, prompts: list[str], progress: bool = False) -> np.ndarray:
         """Prompt embeddings (n, dim), float32, unit rows, of the text the policy selects;

@@ -114,8 +114,7 @@ class MFRouter(EmbeddingRouter):
                     f"{role} model {m!r} is in no training battle; models: {self.models[:30]}"
                 )
         index = {m: i for i, m in enumerate(self.models)}
-        self.fit_policy(table.prompts)
-        emb = torch.tensor(self.embed(table.prompts, progress=progress))
+        emb = torch.tensor(self.embed_training(table.prompts, progress=progress))
         a = torch.tensor([index[m] for m in table.model_a])
         b = torch.tensor([index[m] for m in table.model_b])
         y = torch.tensor(table.y, dtype=torch.float32)

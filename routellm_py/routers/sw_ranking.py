@@ -154,9 +154,8 @@ class SWRankingRouter(EmbeddingRouter):
         }
         print_report(self.name, self.training_report)
         prompts = [table.prompts[u] for u in used]
-        self.fit_policy(prompts)
         # stored as float16 in the checkpoint; round now so fit and load score identically
-        self._prompt_emb = self.embed(prompts, progress=progress).astype(np.float16)
+        self._prompt_emb = self.embed_training(prompts, progress=progress).astype(np.float16)
         self._prompt_emb = self._prompt_emb.astype(np.float32)
         self.encoder_config = self.get_encoder().config()
         return self

@@ -360,9 +360,9 @@ def held_out_outcomes(
                 f"of both models, from one of: {', '.join(SCORE_TABLES)}"
             )
         table = score_table(name, data_dir)
-        if not strict and not {router.strong_model, router.weak_model} <= set(table.models):
-            continue
         if not {router.strong_model, router.weak_model} <= set(table.models):
+            if not strict:
+                continue
             raise ValueError(
                 f"{name} does not score both {router.strong_model} and {router.weak_model}; "
                 "pick a source that does (e.g. mmlu-gold, routerbench)"
@@ -449,7 +449,6 @@ def calibrate_checkpoint(
     of `spec` (default: the router's own training sources; an sw_ranking router is scored
     leave-one-prompt-out, `LeaveOneOutSWRanking`); returns the calibration record."""
     from routellm_py.data.scores import SCORE_TABLES
-    from routellm_py.routers.base import Router
 
     router = Router.load(path)
     loo = router.name == LeaveOneOutSWRanking.name

@@ -20,11 +20,6 @@ from routellm_py.label_schemes import TIES
 from routellm_py.routers.base import CheckpointError, Router, with_keywords
 
 
-def sigmoid(x: np.ndarray) -> np.ndarray:
-    """1 / (1 + exp(-x)), computed without overflow."""
-    return 0.5 * (1.0 + np.tanh(0.5 * x))
-
-
 class EmbeddingRouter(Router):
     """A router that scores prompts from their embedding under `encoder` (a `get_encoder`
     spec) of the text chosen by `text_policy` (a `text_policy.parse_policy` spec). The

@@ -30,7 +30,8 @@ from routellm_py.data.aliases import DEFAULT_STRONG, DEFAULT_WEAK
 from routellm_py.data.battles import Battles
 from routellm_py.label_schemes import SCHEMES
 from routellm_py.routers.base import known_model, register, validate_prompts
-from routellm_py.routers.embedding import EmbeddingRouter, sigmoid
+from routellm_py.routers.calibration import sigmoid
+from routellm_py.routers.embedding import EmbeddingRouter
 
 
 @register("mf")

@@ -94,11 +94,6 @@ class PromptRecord:
         return path
 
 
-def prompt_record(router: Any) -> PromptRecord | None:
-    """The router's record: set by `fit`, or that of the checkpoint it was loaded from."""
-    return getattr(router, "prompt_record", None)
-
-
 def attach_checkpoint_record(router: Any, directory: Path) -> None:
     """At load: point the router at `directory`'s `PROMPTS_FILE` (read lazily), if any."""
     path = directory / PROMPTS_FILE

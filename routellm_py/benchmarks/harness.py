@@ -148,7 +148,7 @@ def _train_drops(
             warnings.warn(
                 f"router {label!r} has no recorded training prompts ({where} has no "
                 f"{PROMPTS_FILE}), so its training prompts stay in the evaluation set. Train "
-                "it with routellm_py.training.train_router (or Router.fit), or record them: "
+                "it with routellm_py.lab.train.train_router (or Router.fit), or record them: "
                 "python -m routellm_py.lab.train add-provenance CHECKPOINT",
                 stacklevel=3,
             )

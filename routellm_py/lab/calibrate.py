@@ -32,7 +32,7 @@ from routellm_py.calibration import (
     threshold_for_strong_fraction,
     write_quantiles,
 )
-from routellm_py.routers.base import Router, load_router
+from routellm_py.routers.base import Router, load_router, read_config
 from routellm_py.routers.calibration import (
     CALIBRATION_FILE,
     METHODS,
@@ -360,9 +360,9 @@ def held_out_outcomes(
                 f"of both models, from one of: {', '.join(SCORE_TABLES)}"
             )
         table = score_table(name, data_dir)
-        if not strict and not {router.strong_model, router.weak_model} <= set(table.models):
-            continue
         if not {router.strong_model, router.weak_model} <= set(table.models):
+            if not strict:
+                continue
             raise ValueError(
                 f"{name} does not score both {router.strong_model} and {router.weak_model}; "
                 "pick a source that does (e.g. mmlu-gold, routerbench)"
@@ -449,12 +449,10 @@ def calibrate_checkpoint(
     of `spec` (default: the router's own training sources; an sw_ranking router is scored
     leave-one-prompt-out, `LeaveOneOutSWRanking`); returns the calibration record."""
     from routellm_py.data.scores import SCORE_TABLES
-    from routellm_py.routers.base import Router
 
-    router = Router.load(path)
-    loo = router.name == LeaveOneOutSWRanking.name
-    if loo:  # trained on every prompt it has: score each with its own battles left out
-        router = LeaveOneOutSWRanking.load(path)
+    # sw_ranking is trained on every prompt it has: score each with its own battles left out
+    loo = read_config(Path(path))["router"] == LeaveOneOutSWRanking.name
+    router = (LeaveOneOutSWRanking if loo else Router).load(path)
     strict = bool(spec)
     if not spec:  # the router's own gold training sources (those scoring its pair are used)
         trained = (s.split("@")[0].strip() for s in router.provenance.get("data", "").split(","))

@@ -26,7 +26,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import routellm_py.feedback.battles  # noqa: F401 (registers the feedback: data source)
-from routellm_py._util import sha256_file
+from routellm_py._util import CARD_FILE, sha256_file
 from routellm_py.data.battles import Battles
 from routellm_py.routers.base import Router, get_router_class, load_router
 from routellm_py.routers.provenance import drop_embeddings, record_fit
@@ -179,7 +179,7 @@ def add_provenance(
 
 
 def _card(directory: Path) -> str | None:
-    card = directory / "README.md"
+    card = directory / CARD_FILE
     return card.read_text(encoding="utf-8") if card.is_file() else None
 
 

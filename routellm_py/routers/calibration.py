@@ -51,6 +51,7 @@ def logit(p: np.ndarray) -> np.ndarray:
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
+    """1 / (1 + exp(-z)), computed without overflow."""
     return 0.5 * (1.0 + np.tanh(0.5 * z))
 
 

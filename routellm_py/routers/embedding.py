@@ -20,11 +20,6 @@ from routellm_py.label_schemes import TIES
 from routellm_py.routers.base import CheckpointError, Router, with_keywords
 
 
-def sigmoid(x: np.ndarray) -> np.ndarray:
-    """1 / (1 + exp(-x)), computed without overflow."""
-    return 0.5 * (1.0 + np.tanh(0.5 * x))
-
-
 class EmbeddingRouter(Router):
     """A router that scores prompts from their embedding under `encoder` (a `get_encoder`
     spec) of the text chosen by `text_policy` (a `text_policy.parse_policy` spec). The
@@ -68,9 +63,14 @@ class EmbeddingRouter(Router):
             self._encoder = get_encoder(self.encoder)
         return self._encoder
 
-    def fit_policy(self, prompts: list[str]) -> None:
-        """Learn the text policy's state (shared prefixes, if it strips them) at fit time."""
+    def embed_training(self, prompts: list[str], progress: bool = False) -> np.ndarray:
+        """At fit time: learn the text policy's state (shared prefixes, if it strips them)
+        from the training prompts, then embed them. The rows are kept for the provenance
+        record (`provenance.record_fit`), so recording them embeds no prompt twice."""
         self.policy = self.policy.fit(prompts)
+        emb = self.embed(prompts, progress=progress)
+        self.fit_embedded = (prompts, emb)
+        return emb
 
     def embed(self, prompts: list[str], progress: bool = False) -> np.ndarray:
         """Prompt embeddings (n, dim), float32, unit rows, of the text the policy selects;

@@ -30,7 +30,8 @@ from routellm_py.data.aliases import DEFAULT_STRONG, DEFAULT_WEAK
 from routellm_py.data.battles import Battles
 from routellm_py.label_schemes import SCHEMES
 from routellm_py.routers.base import known_model, register, validate_prompts
-from routellm_py.routers.embedding import EmbeddingRouter, sigmoid
+from routellm_py.routers.calibration import sigmoid
+from routellm_py.routers.embedding import EmbeddingRouter
 
 
 @register("mf")
@@ -114,8 +115,7 @@ class MFRouter(EmbeddingRouter):
                     f"{role} model {m!r} is in no training battle; models: {self.models[:30]}"
                 )
         index = {m: i for i, m in enumerate(self.models)}
-        self.fit_policy(table.prompts)
-        emb = torch.tensor(self.embed(table.prompts, progress=progress))
+        emb = torch.tensor(self.embed_training(table.prompts, progress=progress))
         a = torch.tensor([index[m] for m in table.model_a])
         b = torch.tensor([index[m] for m in table.model_b])
         y = torch.tensor(table.y, dtype=torch.float32)

@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from routellm_py._util import CheckpointError
+from routellm_py._util import CheckpointError, atomic_path
 from routellm_py.data.digests import DIGEST_RULE, prompt_digests
 
 PROMPTS_FILE = "provenance.npz"
@@ -89,15 +89,9 @@ class PromptRecord:
         digests, emb = self._load()
         arrays = {"digests": digests} if emb is None else {"digests": digests, "embeddings": emb}
         path = directory / PROMPTS_FILE
-        tmp = directory / f".{PROMPTS_FILE}.tmp.npz"
-        np.savez_compressed(tmp, **arrays)
-        tmp.replace(path)
+        with atomic_path(path) as tmp, tmp.open("wb") as fh:  # a handle: savez adds no ".npz"
+            np.savez_compressed(fh, **arrays)
         return path
-
-
-def prompt_record(router: Any) -> PromptRecord | None:
-    """The router's record: set by `fit`, or that of the checkpoint it was loaded from."""
-    return getattr(router, "prompt_record", None)
 
 
 def attach_checkpoint_record(router: Any, directory: Path) -> None:
@@ -121,7 +115,7 @@ def record_fit(router: Any, battles: Any, encoder: str | None = None) -> None:
         policy = getattr(router, "policy", None) if own is not None else None
         spec = router.encoder if own is not None else encoder
         if own is not None:
-            emb = own(prompts)
+            emb = _own_embeddings(router, prompts)
         else:
             from routellm_py.embeddings.encoders import get_encoder
 
@@ -148,6 +142,19 @@ def record_fit(router: Any, battles: Any, encoder: str | None = None) -> None:
     )
 
 
+def _own_embeddings(router: Any, prompts: list[str]) -> np.ndarray:
+    """`router.embed(prompts)`, reusing the rows its fit embedded (`fit_embedded`, taken
+    from the router) and embedding only the prompts fit did not."""
+    done, rows = router.__dict__.pop("fit_embedded", None) or ([], None)
+    index = {p: i for i, p in enumerate(done)}
+    missing = [p for p in prompts if p not in index]
+    if missing:
+        new = router.embed(missing)
+        rows = new if rows is None else np.concatenate([rows, new])
+        index.update({p: len(done) + i for i, p in enumerate(missing)})
+    return rows[[index[p] for p in prompts]]
+
+
 def drop_embeddings(router: Any) -> None:
     """Keep only the digests of the router's record (exact-duplicate decontamination)."""
     if router.prompt_record is not None:
@@ -165,6 +172,7 @@ def recording_fit(fit: Callable) -> Callable:
             return fit(self, battles, *args, **kwargs)
         self._fitting = True
         self.provenance = {}
+        self.__dict__.pop("fit_embedded", None)  # left by a fit that raised
         try:
             out = fit(self, battles, *args, **kwargs)
         finally:

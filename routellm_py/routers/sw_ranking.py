@@ -25,7 +25,8 @@ from routellm_py.data.aliases import DEFAULT_STRONG, DEFAULT_WEAK
 from routellm_py.data.battles import Battles
 from routellm_py.data.tiers import assign_tiers, fit_bradley_terry
 from routellm_py.routers.base import known_model, register, validate_prompts
-from routellm_py.routers.embedding import EmbeddingRouter, sigmoid
+from routellm_py.routers.calibration import sigmoid
+from routellm_py.routers.embedding import EmbeddingRouter
 
 if TYPE_CHECKING:
     from routellm_py.training.tables import TrainingTable
@@ -154,9 +155,8 @@ class SWRankingRouter(EmbeddingRouter):
         }
         print_report(self.name, self.training_report)
         prompts = [table.prompts[u] for u in used]
-        self.fit_policy(prompts)
         # stored as float16 in the checkpoint; round now so fit and load score identically
-        self._prompt_emb = self.embed(prompts, progress=progress).astype(np.float16)
+        self._prompt_emb = self.embed_training(prompts, progress=progress).astype(np.float16)
         self._prompt_emb = self._prompt_emb.astype(np.float32)
         self.encoder_config = self.get_encoder().config()
         return self

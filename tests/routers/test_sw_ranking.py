@@ -140,6 +140,26 @@ def test_checkpoint_roundtrip_and_model_scores(tmp_path):
         loaded.model_scores(prompts, ["gpt-5"])
 
 
+def test_provenance_record_embeds_each_training_prompt_once(monkeypatch):
+    """The record reuses the rows fit embedded and embeds only the prompts fit left out
+    (here one that no strong-vs-weak battle holds)."""
+    extra = "a prompt only the big and the small model met"
+    data = Battles.concat([topical_battles(), battles([(extra, "big", "small", "a_wins")])])
+    router = SWRankingRouter(encoder="hashing:256", labels="pair")
+    encoder = router.get_encoder()
+    encoded: list[str] = []
+    encode = encoder.encode
+    monkeypatch.setattr(
+        encoder, "encode", lambda texts, **kw: encoded.extend(texts) or encode(texts, **kw)
+    )
+    router.fit(data, progress=False)
+    prompts = sorted(MATH + POEM + [extra])
+    assert sorted(encoded) == prompts and "fit_embedded" not in vars(router)
+    expected = router.embed(prompts).astype(np.float16).astype(np.float32)
+    np.testing.assert_allclose(router.prompt_record.embeddings(), expected, atol=1e-3)
+    assert router.provenance["n_prompts"] == len(prompts)
+
+
 def test_bad_training_data_is_explained():
     with pytest.raises(ValueError, match="strong model .* is in no training battle"):
         SWRankingRouter(strong_model="gpt-5", encoder="hashing:64").fit(topical_battles())

@@ -198,7 +198,7 @@ def run(candidate: str, table: pd.DataFrame, xs: dict, folds: list) -> dict:
     if candidate != "length":
         enc, learner, scheme, mix, comb = parse(candidate)
         x = xs[enc]
-    rows, boots, t0 = [], [], time.time()
+    rows, boots, held_rates, t0 = [], [], {}, time.time()
     for kind, name, dom, idx, ok in folds:
         held = np.zeros(len(table), bool)
         held[idx] = True
@@ -220,9 +220,10 @@ def run(candidate: str, table: pd.DataFrame, xs: dict, folds: list) -> dict:
             extra = {"b": best}
         row, boot = fold_row((kind, name, dom), table, q, rates)
         rows.append({**row, **extra})
+        held_rates[name] = np.asarray(rates, dtype=float)
         boots.append(boot)
     print(f"{candidate}: {time.time() - t0:.0f}s", file=sys.stderr)
-    return {"candidate": candidate, "folds": rows, "boot": np.array(boots)}
+    return {"candidate": candidate, "folds": rows, "boot": np.array(boots), "rates": held_rates}
 
 
 def fold_row(fold: tuple, table: pd.DataFrame, q: np.ndarray, rates) -> tuple[dict, np.ndarray]:

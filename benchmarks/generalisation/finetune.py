@@ -38,6 +38,7 @@ from tables import load_tables, sample  # noqa: E402
 from routellm_py.embeddings.text_policy import parse_policy  # noqa: E402
 
 CANDIDATE = "minilm-ft/task-difficulty/prompts"
+COMBINED = "minilm-ft+m2v-sw/task-difficulty/prompts"
 SCHEME, POLICY, MAX_LENGTH = "task-difficulty", "tail:1000", 256
 TUNING = {"lr": 5e-5, "epochs": 1, "batch_size": 16, "weight_decay": 0.01, "warmup_fraction": 0.1}
 
@@ -46,7 +47,7 @@ def fit_predict(train: list[str], y: np.ndarray, held: list[str], threads: int) 
     """Fine-tune MiniLM on (train, y) (module doc) and return P(class 1) on `held`."""
     import torch
 
-    from routellm_py.routers.hf_models import load_tokenizer, predict_proba
+    from routellm_py.hf_text import load_tokenizer, predict_proba
     from routellm_py.training.classifier import build_sequence_classifier, train_classifier
 
     torch.set_num_threads(threads)
@@ -68,6 +69,28 @@ def _job(args: tuple) -> tuple[str, np.ndarray, float]:
     return name, rates, time.time() - t0
 
 
+def candidate_run(candidate: str, table, folds: list, rates: dict[str, np.ndarray]) -> dict:
+    """`experiments.run`'s dict for held-out `rates` computed elsewhere (per fold name)."""
+    rows, boots = [], []
+    for kind, name, dom, idx, ok in folds:
+        row, boot = E.fold_row((kind, name, dom), table, idx[ok], rates[name])
+        rows.append(row)
+        boots.append(boot)
+    return {"candidate": candidate, "folds": rows, "boot": np.array(boots), "rates": rates}
+
+
+def combined(table, folds: list, tuned: dict, shipped: dict) -> dict:
+    """COMBINED: per held-out fold, z(fine-tuned rate) + z(shipped `sw` rate), each z with the
+    mean and standard deviation of that router's rates on the fold's prompts (no label used;
+    equal weights, fixed before the run)."""
+
+    def z(v: np.ndarray) -> np.ndarray:
+        return (v - v.mean()) / (v.std() + 1e-12)
+
+    rates = {name: z(tuned[name]) + z(shipped[name]) for name in tuned}
+    return candidate_run(COMBINED, table, folds, rates)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -76,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--jobs", type=int, default=2, help="folds fine-tuned in parallel")
     ap.add_argument("--threads", type=int, default=1, help="torch threads per job")
     ap.add_argument("--limit", type=int, default=0, help="smoke test: first N training rows")
+    ap.add_argument("--combine", action="store_true", help="also score COMBINED (`combined`)")
     ap.add_argument("--tag", required=True, help="results/<tag>.json")
     args = ap.parse_args(argv)
     if args.folds not in ("loso", "all"):
@@ -102,20 +126,20 @@ def main(argv: list[str] | None = None) -> int:
 
     P.ENCODER = E.ENCODERS["m2v"]
     xs = {"m2v": P.embeddings(table["prompt"].tolist(), POLICY, everything)}
-    rows, boots = [], []
-    for kind, name, dom, idx, ok in folds:
-        row, boot = E.fold_row((kind, name, dom), table, idx[ok], done[name][0])
-        rows.append({**row, "seconds": round(done[name][1])})
-        boots.append(boot)
-    results = [
-        E.run(E.SHIPPED, table, xs, folds),
-        {"candidate": CANDIDATE, "folds": rows, "boot": np.array(boots)},
-    ]
+    tuned = {name: rates for name, (rates, _) in done.items()}
+    results = [E.run(E.SHIPPED, table, xs, folds), candidate_run(CANDIDATE, table, folds, tuned)]
+    if args.combine:
+        results.append(combined(table, folds, results[1]["rates"], results[0]["rates"]))
+    for r in results[1:]:
+        for row in r["folds"]:
+            row["seconds"] = round(done[row["held_out"]][1])
     out = E.compare(results, table, folds)
+    for r, res in zip(out, results, strict=True):  # held-out rates: later combinations need
+        r["rates"] = {n: np.round(v, 6).tolist() for n, v in res["rates"].items()}  # no fine-tune
     meta = {"folds": args.folds, "limit": args.limit, "max_length": MAX_LENGTH, "policy": POLICY}
     meta.update(TUNING)
     for r in out:
-        r["setup"] = meta if r["candidate"] == CANDIDATE else {"folds": args.folds}
+        r["setup"] = {"folds": args.folds} if r["candidate"] == E.SHIPPED else meta
     (P.RESULTS / f"{args.tag}.json").write_text(json.dumps(out, indent=1) + "\n")
     return 0
 

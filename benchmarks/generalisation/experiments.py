@@ -118,9 +118,10 @@ LEARNERS = {
 
 
 def parse(candidate: str) -> tuple[str, str, str, str, str]:
-    """'enc/learner/scheme/mix[/+len|/+len/dom]' -> (enc, learner, scheme, mix, combine)."""
+    """'enc/learner/scheme/mix[/+len|/+len/dom]' -> (enc, learner, scheme, mix, combine); learner
+    'sw:B' is `sw` with kernel base B (`protocol.fit_sw`)."""
     parts = candidate.split("/")
-    if len(parts) < 4 or parts[0] not in ENCODERS or parts[1] not in LEARNERS:
+    if len(parts) < 4 or parts[0] not in ENCODERS or parts[1].split(":")[0] not in LEARNERS:
         raise ValueError(f"candidate {candidate!r}: want enc/learner/scheme/mix[/+len[/dom]]")
     return parts[0], parts[1], parts[2], parts[3], "/".join(parts[4:])
 
@@ -129,7 +130,9 @@ def parse(candidate: str) -> tuple[str, str, str, str, str]:
 def fit_score(x, table, rows: np.ndarray, learner: str, scheme: str, mix: str) -> Callable:
     """The learner fitted on `rows` with labels `scheme` and weights of `mix`."""
     sub = table[rows]
-    return LEARNERS[learner](x[rows], sub[scheme].to_numpy(), mix_weights(sub, mix))
+    fit = LEARNERS[learner.split(":")[0]]
+    kw = {"base": float(learner.split(":")[1])} if ":" in learner else {}
+    return fit(x[rows], sub[scheme].to_numpy(), mix_weights(sub, mix), **kw)
 
 
 def scored_folds(table: pd.DataFrame, within: np.ndarray) -> list[tuple]:

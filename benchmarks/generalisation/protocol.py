@@ -36,6 +36,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from irt import class_gap_labels  # noqa: E402
 from tables import load_tables, sample  # noqa: E402
 
 from routellm_py import metrics as M  # noqa: E402
@@ -66,7 +67,8 @@ def domain(source: str, task: str) -> str:
 def prompt_table(scores: pd.DataFrame) -> pd.DataFrame:
     """One row per (source, task, prompt): strong/weak class quality and every scheme's
     label in [0, 1] (NaN where a scheme has no label for the prompt), as
-    `routellm_py.training.pair_labels` builds them. "task-X" is X centred within its task,
+    `routellm_py.training.pair_labels` builds them (and "irt-gap", `irt_gap`, which only
+    this folder has). "task-X" is X centred within its task,
     y' = 1/2 + y - mean_task(y): only what varies inside a task is learned, not which task
     is harder (which does not transfer to a new task)."""
     rows = []
@@ -96,11 +98,25 @@ def prompt_table(scores: pd.DataFrame) -> pd.DataFrame:
             ).reset_index()
         )
     out = pd.concat(rows, ignore_index=True)
-    for scheme in ("gap", "difficulty"):  # "task-": centred within each (source, task)
+    out = out.merge(irt_gap(scores), on=["source", "task", "prompt"], how="left")
+    for scheme in ("gap", "difficulty", "irt-gap"):  # "task-": centred within each (source, task)
         centred = out[scheme] - out.groupby(["source", "task"])[scheme].transform("mean")
         out["task-" + scheme] = (0.5 + centred).clip(0.0, 1.0)
     out["domain"] = [domain(s, t) for s, t in zip(out["source"], out["task"], strict=True)]
     return out
+
+
+def irt_gap(scores: pd.DataFrame) -> pd.DataFrame:
+    """Per (source, task, prompt) the "irt-gap" label: the class gap that a one-parameter
+    item-response model of the source predicts (`irt.py`), from every model's score on the
+    prompt, not the two classes' alone."""
+    parts = []
+    for source, g in scores.groupby("source"):
+        wide = g.pivot_table(index=["task", "prompt"], columns="model", values="score")
+        s_cls, w_cls = model_classes(source)
+        y = class_gap_labels(wide.to_numpy(), list(wide.columns), s_cls, w_cls)
+        parts.append(pd.DataFrame({"source": source, "irt-gap": y}, index=wide.index))
+    return pd.concat(parts).reset_index()
 
 
 def folds(table: pd.DataFrame) -> list[tuple[str, str, str, np.ndarray]]:
@@ -132,15 +148,17 @@ def fit_lr(x: np.ndarray, y: np.ndarray, w: np.ndarray, c: float = 1.0) -> Calla
     return lambda q: model.predict_proba(q)[:, 1]
 
 
-def fit_sw(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> Callable:
-    """SW ranking with two players: the label mean weighted by w_b * 10^(sim / max sim)
-    (RouteLLM §4.1), in blocks of 512 queries."""
+def fit_sw(x: np.ndarray, y: np.ndarray, w: np.ndarray, base: float = 10.0) -> Callable:
+    """SW ranking with two players: the label mean weighted by w_b * base^(sim / max sim)
+    (RouteLLM §4.1 has base 10: the nearest prompt weighs at most 10x a dissimilar one; a
+    larger base makes the average more local), in blocks of 512 queries."""
 
     def score(q: np.ndarray) -> np.ndarray:
         out = []
         for i in range(0, len(q), 512):
             sims = q[i : i + 512] @ x.T
-            k = np.power(10.0, sims / np.maximum(sims.max(axis=1, keepdims=True), 1e-6)) * w
+            rel = sims / np.maximum(sims.max(axis=1, keepdims=True), 1e-6)
+            k = np.exp(np.log(base) * (rel - 1.0)) * w  # base^rel / base: no overflow
             out.append((k @ y) / k.sum(axis=1))
         return np.concatenate(out)
 

@@ -80,12 +80,14 @@ def experiment_tables(paths: list[Path]) -> list[str]:
     random band, `length`, the shipped configuration and each file's best candidate."""
     runs = {r["candidate"]: r for p in paths for r in json.loads(p.read_text())}
     out = [
-        "# Mix, supervised heads and length stacking under the protocol",
+        "# Candidates under the protocol: mix, heads, length, item-response labels, kernel",
         "",
         "`python benchmarks/generalisation/report.py --experiments` from "
         + ", ".join(f"`results/{p.name}`" for p in paths)
-        + "; the runs' commands are in [`../README.md`](../README.md#mix-heads-and-length). "
-        "Candidate: encoder / learner / labels / mix [/ +len, +len/dom]. Intervals: bootstrap 95% "
+        + "; the runs' commands are in [`../README.md`](../README.md) (sections Mix, heads and "
+        "length; Item-response labels; Locality of the SW kernel). "
+        "Candidate: encoder / learner[:kernel base] / labels / mix [/ +len, +len/dom]. "
+        "Intervals: bootstrap 95% "
         "over held-out prompts (1,000 seeded resamples per fold, the same resamples for every "
         "candidate, so the difference to the shipped configuration is paired).",
         "",

@@ -44,7 +44,7 @@ from tables import load_tables, sample  # noqa: E402
 
 from routellm_py import metrics as M  # noqa: E402
 
-ENCODERS = {"m2v": "model2vec-minilm", "minilm": "minilm"}
+ENCODERS = {"m2v": "model2vec-minilm", "minilm": "minilm", "hash": "hashing:4096"}
 SHIPPED = "m2v/sw/task-difficulty/prompts"
 B_GRID = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0, np.inf)
 DOMAINS = ("chat", "knowledge", "math")

@@ -19,7 +19,6 @@ add it; where it is well above the out-of-domain (LOSO) score, the gap is transf
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import sys
 from pathlib import Path
@@ -31,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import experiments as E  # noqa: E402
 import protocol as P  # noqa: E402
-from tables import load_tables  # noqa: E402
+from tables import load_tables, prompt_hash  # noqa: E402
 
 K = 5
 SCHEMES = ("task-difficulty", "difficulty", "gap", "task-irt-gap", "pair")
@@ -39,12 +38,7 @@ SCHEMES = ("task-difficulty", "difficulty", "gap", "task-irt-gap", "pair")
 
 def fold_of(prompts: pd.Series, k: int = K, seed: int = 0) -> np.ndarray:
     """Seeded fold of each prompt from the hash of its text (one text, one fold)."""
-    return np.array(
-        [
-            int.from_bytes(hashlib.sha256(f"{seed}\x00{p}".encode()).digest()[:8]) % k
-            for p in prompts
-        ]
-    )
+    return np.array([h % k for h in prompt_hash(prompts, seed)])
 
 
 def in_source(table: pd.DataFrame, x: np.ndarray, source: str, scheme: str) -> np.ndarray:

@@ -27,9 +27,7 @@ from collections.abc import Collection, Sequence
 
 import numpy as np
 
-
-def _sigmoid(z: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-z))
+from routellm_py.routers.calibration import sigmoid
 
 
 def fit_rasch(
@@ -45,13 +43,16 @@ def fit_rasch(
         raise ValueError("scores must lie in [0, 1]; rescale grades first")
     s = np.where(obs, s, 0.0)
     d, theta = np.zeros(s.shape[0]), np.zeros(s.shape[1])
+
+    def residual_and_curvature() -> tuple[np.ndarray, np.ndarray]:
+        p = sigmoid(theta[None, :] - d[:, None])
+        return np.where(obs, p - s, 0.0), np.where(obs, p * (1 - p), 0.0)
+
     for _ in range(iters):
-        p = _sigmoid(theta[None, :] - d[:, None])
-        r, v = np.where(obs, p - s, 0.0), np.where(obs, p * (1 - p), 0.0)
+        r, v = residual_and_curvature()
         step_d = (-r.sum(axis=1) + lam * d) / (v.sum(axis=1) + lam)
         d -= step_d
-        p = _sigmoid(theta[None, :] - d[:, None])
-        r, v = np.where(obs, p - s, 0.0), np.where(obs, p * (1 - p), 0.0)
+        r, v = residual_and_curvature()
         step_t = (r.sum(axis=0) + lam * theta) / (v.sum(axis=0) + lam)
         theta -= step_t
         if max(np.abs(step_d).max(initial=0), np.abs(step_t).max(initial=0)) < tol:
@@ -76,5 +77,5 @@ def class_gap_labels(
             f"strong class {sorted(strong)}, weak class {sorted(weak)}"
         )
     d, theta = fit_rasch(scores, lam)
-    p = _sigmoid(theta[None, :] - d[:, None])
+    p = sigmoid(theta[None, :] - d[:, None])
     return 0.5 + 0.5 * (p[:, s_idx].mean(axis=1) - p[:, w_idx].mean(axis=1))

@@ -67,8 +67,8 @@ def domain(source: str, task: str) -> str:
 def prompt_table(scores: pd.DataFrame) -> pd.DataFrame:
     """One row per (source, task, prompt): strong/weak class quality and every scheme's
     label in [0, 1] (NaN where a scheme has no label for the prompt), as
-    `routellm_py.training.pair_labels` builds them (and "irt-gap", `irt_gap`, which only
-    this folder has). "task-X" is X centred within its task,
+    `routellm_py.training.pair_labels` builds them (and "irt-gap", `irt.class_gap_labels`,
+    which only this folder has). "task-X" is X centred within its task,
     y' = 1/2 + y - mean_task(y): only what varies inside a task is learned, not which task
     is harder (which does not transfer to a new task)."""
     rows = []
@@ -94,29 +94,16 @@ def prompt_table(scores: pd.DataFrame) -> pd.DataFrame:
                     "difficulty": 0.5 + 0.5 * (s_q - w_q)
                     if source in PAIRWISE_ONLY
                     else 1.0 - wide.mean(axis=1),
+                    "irt-gap": class_gap_labels(wide.to_numpy(), list(wide.columns), s_cls, w_cls),
                 }
             ).reset_index()
         )
     out = pd.concat(rows, ignore_index=True)
-    out = out.merge(irt_gap(scores), on=["source", "task", "prompt"], how="left")
     for scheme in ("gap", "difficulty", "irt-gap"):  # "task-": centred within each (source, task)
         centred = out[scheme] - out.groupby(["source", "task"])[scheme].transform("mean")
         out["task-" + scheme] = (0.5 + centred).clip(0.0, 1.0)
     out["domain"] = [domain(s, t) for s, t in zip(out["source"], out["task"], strict=True)]
     return out
-
-
-def irt_gap(scores: pd.DataFrame) -> pd.DataFrame:
-    """Per (source, task, prompt) the "irt-gap" label: the class gap that a one-parameter
-    item-response model of the source predicts (`irt.py`), from every model's score on the
-    prompt, not the two classes' alone."""
-    parts = []
-    for source, g in scores.groupby("source"):
-        wide = g.pivot_table(index=["task", "prompt"], columns="model", values="score")
-        s_cls, w_cls = model_classes(source)
-        y = class_gap_labels(wide.to_numpy(), list(wide.columns), s_cls, w_cls)
-        parts.append(pd.DataFrame({"source": source, "irt-gap": y}, index=wide.index))
-    return pd.concat(parts).reset_index()
 
 
 def folds(table: pd.DataFrame) -> list[tuple[str, str, str, np.ndarray]]:

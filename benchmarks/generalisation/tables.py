@@ -55,11 +55,16 @@ PER_TASK = {
 }  # fmt: skip
 
 
+def prompt_hash(prompts, seed: int = 0) -> list[int]:
+    """A seeded 64-bit hash of each prompt's text: order-free sampling and fold keys."""
+    return [int.from_bytes(hashlib.sha256(f"{seed}\x00{p}".encode()).digest()[:8]) for p in prompts]
+
+
 def sample(scores: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
     """At most `PER_TASK[source]` prompts of every task (all models kept): those with the
     smallest seeded hash of their text, so the sample does not depend on row order."""
     keys = scores[["source", "task", "prompt"]].drop_duplicates()
-    u = [hashlib.sha256(f"{seed}\x00{p}".encode()).digest()[:8] for p in keys["prompt"]]
+    u = prompt_hash(keys["prompt"], seed)
     keys = keys.assign(u=u).sort_values("u")
     keys = keys[keys.groupby("task").cumcount() < keys["source"].map(PER_TASK)]
     return scores.merge(keys[["source", "task", "prompt"]])
